@@ -1,0 +1,87 @@
+"""Synthetic multi-task problems, each made from a seed (nothing is downloaded).
+
+`make_related_tasks` gives every task t the target function
+
+    f_t(x) = sqrt(r) * g_0(x) + sqrt(1 - r) * g_t(x),
+
+where g_0 (common to all tasks) and g_1 .. g_T (one per task) are small random "teacher"
+networks drawn independently, each scaled to mean 0 and variance 1. So the relatedness r
+is the expected correlation between two tasks' functions: r = 1 gives every task the same
+function (only the noise and the examples differ), r = 0 gives unrelated functions.
+"""
+import math
+
+import torch
+
+from .data import MultiTaskData, Split, Task
+
+
+class RelatedTeacher:
+    """The noiseless target functions f_t(x) of `make_related_tasks`."""
+
+    def __init__(self, n_tasks, n_features, hidden, outputs, relatedness, generator):
+        nets = n_tasks + 1  # net 0 is common to all tasks, net t + 1 belongs to task t
+        self.w1 = torch.randn(nets, n_features, hidden, generator=generator) / math.sqrt(n_features)
+        self.w2 = torch.randn(nets, hidden, outputs, generator=generator)
+        reference = torch.randn(4096, n_features, generator=generator)
+        g = torch.tanh(reference @ self.w1) @ self.w2  # (nets, 4096, outputs)
+        self.mean, self.std = g.mean(dim=1, keepdim=True), g.std(dim=1, keepdim=True)
+        self.relatedness = relatedness
+
+    def net(self, x: torch.Tensor, i: int) -> torch.Tensor:
+        """g_i(x), standardised: (n, outputs)."""
+        return (torch.tanh(x @ self.w1[i]) @ self.w2[i] - self.mean[i]) / self.std[i]
+
+    def __call__(self, x: torch.Tensor, task: int) -> torch.Tensor:
+        """f_task(x): (n, outputs) for inputs x of shape (n, features)."""
+        r = self.relatedness
+        return math.sqrt(r) * self.net(x, 0) + math.sqrt(1 - r) * self.net(x, task + 1)
+
+
+def make_related_tasks(n_tasks=4, n_train=50, n_val=50, n_test=1000, n_features=10,
+                       relatedness=1.0, kind="regression", n_classes=3, noise=0.1, hidden=8,
+                       shared_inputs=False, seed=0) -> MultiTaskData:
+    """Tasks whose target functions are related by `relatedness` in [0, 1].
+
+    kind: "regression" (y = f(x) + noise), "binary" (y = 1[f(x) + noise > 0]) or
+    "multiclass" (y = argmax of n_classes noisy scores). `noise` is the standard deviation
+    of the Gaussian noise added to f. With `shared_inputs` all tasks see the same inputs
+    (one x, several labels); otherwise each task has its own examples.
+    Returns a `MultiTaskData` whose `info["teacher"]` computes the noiseless f_t.
+    """
+    if not 0.0 <= relatedness <= 1.0:
+        raise ValueError(f"relatedness must lie in [0, 1] (1 = same function), got {relatedness}.")
+    if kind not in ("regression", "binary", "multiclass"):
+        raise ValueError(f"kind must be 'regression', 'binary' or 'multiclass', got {kind!r}.")
+    for name, value in (("n_tasks", n_tasks), ("n_train", n_train), ("n_val", n_val),
+                        ("n_test", n_test), ("n_features", n_features), ("hidden", hidden)):
+        if value < 1:
+            raise ValueError(f"{name} must be at least 1, got {value}.")
+    if noise < 0:
+        raise ValueError(f"noise is a standard deviation and cannot be negative, got {noise}.")
+
+    g = torch.Generator().manual_seed(seed)
+    outputs = n_classes if kind == "multiclass" else 1
+    teacher = RelatedTeacher(n_tasks, n_features, hidden, outputs, relatedness, g)
+    tasks = [Task(f"task{t}", kind, outputs) for t in range(n_tasks)]
+
+    def make_split(n, stream):
+        # Each split draws from its own stream, so the test set does not change with n_train.
+        g = torch.Generator().manual_seed(seed * 7919 + stream)
+        x_shape = (n, n_features) if shared_inputs else (n_tasks, n, n_features)
+        x = torch.randn(*x_shape, generator=g)
+        y = {}
+        for t, task in enumerate(tasks):
+            xt = x if shared_inputs else x[t]
+            score = teacher(xt, t) + noise * torch.randn(n, outputs, generator=g)
+            if kind == "regression":
+                y[task.name] = score[:, 0]
+            elif kind == "binary":
+                y[task.name] = (score[:, 0] > 0).float()
+            else:
+                y[task.name] = score.argmax(dim=1)
+        return Split(x, y)
+
+    train, val, test = make_split(n_train, 1), make_split(n_val, 2), make_split(n_test, 3)
+    info = {"teacher": teacher, "relatedness": relatedness, "noise": noise}
+    return MultiTaskData(tasks, train, val, test, info)

@@ -1,0 +1,71 @@
+"""Seeds, threads and the device: everything that makes a run repeatable."""
+import os
+import random
+import warnings
+
+import numpy as np
+import torch
+
+DEVICE_ENV = "MTL_TUTOR_DEVICE"
+_device = torch.device("cpu")
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, NumPy and torch (all devices) with one number."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    """CUDA, then Apple's MPS, then the CPU; `MTL_TUTOR_DEVICE` overrides `device`.
+
+    Asking for a device that is not there falls back to the CPU with a warning, so a
+    notebook written on a GPU machine still runs on a laptop.
+    """
+    wanted = os.environ.get(DEVICE_ENV, device).strip().lower()
+    if wanted == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    available = {
+        "cpu": True,
+        "cuda": torch.cuda.is_available(),
+        "mps": torch.backends.mps.is_available(),
+    }
+    kind = wanted.split(":")[0]
+    if kind not in available:
+        raise ValueError(
+            f"Unknown device {wanted!r}: use 'auto', 'cpu', 'cuda' or 'mps' "
+            f"(check the {DEVICE_ENV} environment variable too)."
+        )
+    if not available[kind]:
+        warnings.warn(f"Device {wanted!r} is not available here; using the CPU instead.",
+                      stacklevel=2)
+        return torch.device("cpu")
+    return torch.device(wanted)
+
+
+def setup(seed: int = 0, threads: int = 1, device: str = "auto", verbose: bool = True):
+    """Make a notebook repeatable: seed everything, fix the thread count, pick a device.
+
+    One thread is the default because the book's models are small (more threads rarely
+    help them) and because the thread count can change the last digits of a result.
+    Returns the chosen `torch.device`; `get_device()` returns it later.
+    """
+    global _device
+    if threads < 1:
+        raise ValueError(f"threads must be at least 1, got {threads}.")
+    torch.set_num_threads(threads)
+    set_seed(seed)
+    _device = pick_device(device)
+    if verbose:
+        print(f"mtl_tutor: seed {seed}, {threads} thread(s), device {_device.type}")
+    return _device
+
+
+def get_device() -> torch.device:
+    """The device chosen by the last `setup` call (the CPU before any)."""
+    return _device

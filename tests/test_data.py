@@ -1,0 +1,108 @@
+import pytest
+import torch
+
+import mtl_tutor as mt
+from mtl_tutor import MultiTaskData, Split, Task
+
+
+@pytest.mark.parametrize("kind,outputs", [("regression", 1), ("binary", 1), ("multiclass", 3)])
+@pytest.mark.parametrize("shared", [False, True])
+def test_generator_shapes(kind, outputs, shared):
+    data = mt.make_related_tasks(n_tasks=3, n_train=7, n_val=5, n_test=11, n_features=4,
+                                 kind=kind, n_classes=3, shared_inputs=shared, seed=1)
+    assert data.names == ["task0", "task1", "task2"]
+    assert all(t.kind == kind and t.outputs == outputs for t in data.tasks)
+    for split, n in ((data.train, 7), (data.val, 5), (data.test, 11)):
+        assert split.x.shape == ((n, 4) if shared else (3, n, 4))
+        for y in split.y.values():
+            assert y.shape == (n,)
+            if kind == "multiclass":
+                assert y.dtype == torch.long and 0 <= y.min() and y.max() < 3
+            elif kind == "binary":
+                assert set(y.unique().tolist()) <= {0.0, 1.0}
+
+
+def test_generator_is_seeded():
+    a = mt.make_related_tasks(seed=5)
+    b = mt.make_related_tasks(seed=5)
+    c = mt.make_related_tasks(seed=6)
+    assert torch.equal(a.train.x, b.train.x) and torch.equal(a.train.y["task1"], b.train.y["task1"])
+    assert not torch.equal(a.train.x, c.train.x)
+
+
+def test_test_set_does_not_depend_on_training_size():
+    a = mt.make_related_tasks(n_train=10, seed=0)
+    b = mt.make_related_tasks(n_train=100, seed=0)
+    assert torch.equal(a.test.x, b.test.x)
+
+
+def test_relatedness_one_is_the_same_function_up_to_noise():
+    data = mt.make_related_tasks(n_tasks=4, n_train=200, relatedness=1.0, noise=0.1, seed=0)
+    teacher, x = data.info["teacher"], torch.randn(500, data.n_features)
+    for t in range(1, 4):
+        assert torch.allclose(teacher(x, t), teacher(x, 0))
+    # the targets are that function plus noise of the requested size
+    for t, name in enumerate(data.names):
+        residual = data.train.y[name] - teacher(data.train.x[t], t)[:, 0]
+        assert 0.07 < residual.std() < 0.13
+
+
+@pytest.mark.parametrize("r", [0.0, 0.5, 0.9])
+def test_relatedness_is_the_mean_correlation_between_task_functions(r):
+    data = mt.make_related_tasks(n_tasks=30, relatedness=r, seed=0)
+    teacher, x = data.info["teacher"], torch.randn(5000, data.n_features)
+    f = torch.stack([teacher(x, t)[:, 0] for t in range(30)])
+    corr = torch.corrcoef(f)
+    mean_off_diagonal = (corr.sum() - 30) / (30 * 29)
+    assert abs(mean_off_diagonal - r) < 0.05
+
+
+def test_generator_rejects_bad_knobs():
+    with pytest.raises(ValueError, match="relatedness must lie in"):
+        mt.make_related_tasks(relatedness=1.5)
+    with pytest.raises(ValueError, match="n_train must be at least 1"):
+        mt.make_related_tasks(n_train=0)
+
+
+def _split(n=4, y=None):
+    return Split(torch.randn(n, 2), y if y is not None else {"a": torch.randn(n)})
+
+
+def test_nan_in_inputs_is_a_clear_error():
+    bad = _split()
+    bad.x[1, 0] = float("nan")
+    with pytest.raises(ValueError, match="train split: inputs x contains 1 NaN"):
+        MultiTaskData([Task("a")], bad, _split(), _split())
+
+
+def test_nan_in_targets_is_a_clear_error():
+    y = torch.randn(4)
+    y[0] = float("inf")
+    with pytest.raises(ValueError, match="task 'a': targets contains 1 NaN or infinite"):
+        MultiTaskData([Task("a")], _split(), _split(y={"a": y}), _split())
+
+
+def test_wrong_target_shape_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"targets have shape \(4, 1\), expected \(4,\)"):
+        MultiTaskData([Task("a")], _split(y={"a": torch.randn(4, 1)}), _split(), _split())
+
+
+def test_unknown_task_name_in_targets_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"Missing: \['a'\]; unknown: \['b'\]"):
+        MultiTaskData([Task("a")], _split(y={"b": torch.randn(4)}), _split(), _split())
+
+
+def test_multiclass_targets_must_be_integers():
+    with pytest.raises(TypeError, match="integer class indices"):
+        MultiTaskData([Task("a", "multiclass", 3)], _split(y={"a": torch.zeros(4)}),
+                      _split(), _split())
+
+
+def test_empty_split_is_a_clear_error():
+    with pytest.raises(ValueError, match="val split is empty"):
+        MultiTaskData([Task("a")], _split(), _split(n=0, y={"a": torch.zeros(0)}), _split())
+
+
+def test_bad_task_kind():
+    with pytest.raises(ValueError, match="kind must be one of"):
+        Task("a", "ranking")

@@ -1,0 +1,99 @@
+import pandas as pd
+import pytest
+import torch
+
+import mtl_tutor as mt
+from mtl_tutor import Task
+
+
+@pytest.fixture
+def data():
+    return mt.make_related_tasks(n_tasks=3, n_train=64, n_val=32, n_test=200, relatedness=0.8,
+                                 noise=0.05, seed=0)
+
+
+@pytest.mark.parametrize("n_shared", [0, 1])
+def test_fit_drives_the_loss_down(data, n_shared):
+    mt.set_seed(0)
+    model = mt.ForkedMLP(data.n_features, (32,), data.tasks, n_shared)
+    before = mt.evaluate(model, data, "train")["loss"].sum()
+    history = mt.fit(model, data, epochs=60, lr=1e-2, progress=False)
+    after = mt.evaluate(model, data, "train")["loss"].sum()
+    assert after < 0.2 * before
+    assert list(history.columns[:3]) == ["epoch", "train_loss", "val_loss"]
+    assert len(history) == 60
+    # the restored weights are the best epoch's
+    best = history.attrs["best_epoch"]
+    val_now = mt.evaluate(model, data, "val")["loss"].sum()
+    assert val_now == pytest.approx(history.loc[history.epoch == best, "val_loss"].item(), rel=1e-5)
+
+
+def test_fit_learns_classification():
+    data = mt.make_related_tasks(n_tasks=2, n_train=200, kind="multiclass", n_classes=3,
+                                 noise=0.0, seed=1)
+    mt.set_seed(0)
+    model = mt.hard_sharing(data.n_features, (32,), data.tasks)
+    chance = mt.evaluate(model, data)["error"].mean()
+    mt.fit(model, data, epochs=40, progress=False)
+    assert mt.evaluate(model, data)["error"].mean() < min(0.3, chance)
+
+
+def test_early_stopping_stops(data):
+    mt.set_seed(0)
+    model = mt.hard_sharing(data.n_features, (64,), data.tasks)
+    history = mt.fit(model, data, epochs=500, lr=3e-2, patience=5, progress=False)
+    assert len(history) < 500
+    assert len(history) - history.attrs["best_epoch"] == 5
+
+
+def test_weighting_and_penalty_hooks_are_used(data):
+    seen = {}
+
+    def weighting(losses):
+        seen["tasks"] = sorted(losses)
+        return 2 * sum(losses.values())
+
+    def penalty(model):
+        seen["penalty"] = True
+        return torch.zeros(())
+
+    mt.fit(mt.hard_sharing(data.n_features, (8,), data.tasks), data, epochs=1,
+           weighting=weighting, penalty=penalty, progress=False)
+    assert seen == {"tasks": data.names, "penalty": True}
+
+
+def test_evaluate_table(data):
+    table = mt.evaluate(mt.hard_sharing(data.n_features, (8,), data.tasks), data)
+    assert isinstance(table, pd.DataFrame)
+    assert list(table.index) == data.names and list(table.columns) == ["kind", "loss", "error"]
+
+
+def test_mismatched_task_names_are_a_clear_error(data):
+    model = mt.hard_sharing(data.n_features, (8,), [Task("task0"), Task("task1"), Task("oops")])
+    with pytest.raises(ValueError, match=r"unknown to the data: \['oops'\]"):
+        mt.fit(model, data, epochs=1, progress=False)
+    reordered = mt.hard_sharing(data.n_features, (8,), list(reversed(data.tasks)))
+    with pytest.raises(ValueError, match="another order"):
+        mt.evaluate(reordered, data)
+
+
+def test_non_positive_learning_rate(data):
+    with pytest.raises(ValueError, match="learning rate must be positive"):
+        mt.fit(mt.hard_sharing(data.n_features, (8,), data.tasks), data, lr=0, progress=False)
+
+
+def test_divergence_names_epoch_and_task(data):
+    data.train.y["task1"] = data.train.y["task1"] * 1e30
+    with pytest.raises(FloatingPointError, match=r"diverged at epoch 1: the loss of task 'task1'"):
+        mt.fit(mt.hard_sharing(data.n_features, (8,), data.tasks), data, epochs=3,
+               progress=False)
+
+
+def test_sweep_collects_a_tidy_table():
+    def run(seed, n):
+        return [{"method": "a", "value": n + seed}, {"method": "b", "value": -n}]
+
+    table = mt.sweep(run, seeds=[0, 1], n=[10, 20])
+    assert len(table) == 8 and list(table.columns) == ["n", "seed", "method", "value"]
+    summary = mt.summarize(table[table.method == "a"], "n", "value")
+    assert summary["mean"].tolist() == [10.5, 20.5] and summary["count"].tolist() == [2, 2]
