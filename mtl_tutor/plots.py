@@ -30,3 +30,36 @@ def plot_comparison(table, x: str, y: str, hue: str = "method", ax=None, logx=Fa
     ax.set(xlabel=x, ylabel=ylabel or y, title=title)
     ax.legend(frameon=False, title=hue)
     return ax
+
+
+def draw_sharing_diagram(ax=None):
+    """The picture of multi-task learning used in the first chapter: inputs x feed a shared
+    representation h(shared); task-specific layers h(1), h(2) give the tasks' outputs
+    y(1), y(2); h(3) are factors that explain the input but serve no task (unsupervised)."""
+    ax = ax or plt.subplots(figsize=(6.4, 3.6))[1]
+    boxes = {  # name: (x, y, colour)
+        "x": (0.5, 0.08, "#dddddd"),
+        "h(shared)": (0.5, 0.4, "#9ecae1"),
+        "h(1)": (0.18, 0.68, "#fdae6b"),
+        "h(2)": (0.5, 0.68, "#a1d99b"),
+        "h(3)": (0.82, 0.68, "#eeeeee"),
+        "y(1)": (0.18, 0.93, "#fdae6b"),
+        "y(2)": (0.5, 0.93, "#a1d99b"),
+    }
+    arrows = [("x", "h(shared)"), ("h(shared)", "h(1)"), ("h(shared)", "h(2)"),
+              ("h(shared)", "h(3)"), ("h(1)", "y(1)"), ("h(2)", "y(2)")]
+    for a, b in arrows:
+        (xa, ya, _), (xb, yb, _) = boxes[a], boxes[b]
+        ax.annotate("", xy=(xb, yb - 0.06), xytext=(xa, ya + 0.06),
+                    arrowprops=dict(arrowstyle="->", color="#444444", lw=1.2))
+    for name, (x, y, colour) in boxes.items():
+        ax.text(x, y, name, ha="center", va="center", fontsize=11,
+                bbox=dict(boxstyle="round,pad=0.4", fc=colour, ec="#444444"))
+    notes = [(0.98, 0.4, "shared parameters:\nlearned from every task", "right"),
+             (0.02, 0.5, "task-specific\nparameters:\none set per task", "left"),
+             (0.98, 0.86, "unsupervised factors:\nno task uses them", "right")]
+    for x, y, text, align in notes:
+        ax.text(x, y, text, ha=align, va="center", fontsize=8.5, color="#555555")
+    ax.set(xlim=(0, 1), ylim=(0, 1.02))
+    ax.axis("off")
+    return ax

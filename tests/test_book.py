@@ -1,0 +1,64 @@
+"""Structural checks of the book: every notebook is listed, stored with outputs, installs
+mtl_tutor on Colab from the configured repository, and backs its claims."""
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import colab_cells  # noqa: E402
+
+NOTEBOOKS = colab_cells.notebooks()
+TOC = (ROOT / "_toc.yml").read_text()
+
+
+def load(path):
+    return json.loads(path.read_text())
+
+
+def code_cells(nb):
+    return [c for c in nb["cells"] if c["cell_type"] == "code"]
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS, "book/ has no notebooks"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_in_the_table_of_contents(path):
+    assert str(path.relative_to(ROOT).with_suffix("")) in TOC
+
+
+def test_colab_cells_match_the_configured_repository():
+    stale = colab_cells.stale(colab_cells.repository_url())
+    assert not stale, f"run `make colab-cells`: stale Colab cells in {stale}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_stored_with_outputs_and_no_errors(path):
+    cells = code_cells(load(path))
+    assert any(c["outputs"] for c in cells), "execute it (make execute) and commit the outputs"
+    errors = [o for c in cells for o in c["outputs"] if o["output_type"] == "error"]
+    assert not errors
+
+
+@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if "labs" not in p.parts],
+                         ids=lambda p: p.name)
+def test_chapter_conventions(path):
+    nb = load(path)
+    first = "".join(nb["cells"][0]["source"])
+    assert first.startswith("# "), "a chapter starts with its title"
+    assert re.search(r"\*\*Time:\*\*", first) and re.search(r"\*\*Prerequisites:\*\*", first)
+    source = "".join("".join(c["source"]) for c in code_cells(nb))
+    assert "mt.setup(" in source and "glue(" in source
+    hidden_asserts = [c for c in code_cells(nb) if "remove-cell" in c["metadata"].get("tags", [])
+                      and "assert" in "".join(c["source"])]
+    assert hidden_asserts, "claims in the prose need a hidden (remove-cell) assert"
+    glued = set(re.findall(r'glue\("([^"]+)"', source))
+    prose = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    used = set(re.findall(r"\{glue:text\}`([^`:]+)", prose))
+    assert used <= glued, f"prose uses unglued names {used - glued}"
+    assert glued <= used, f"glued but never used in the prose: {glued - used}"
