@@ -9,20 +9,29 @@
 """
 from .book import glue, significant
 from .data import KINDS, MultiTaskData, Split, Task
-from .experiments import summarize, sweep
-from .generators import make_related_tasks
+from .experiments import choose_fork, summarize, sweep
+from .generators import make_environment_tasks, make_related_tasks, sample_tasks
 from .layers import TaskLinear
 from .models import ForkedMLP, TaskHeads, count_parameters, hard_sharing, single_task_nets
+from .penalties import (
+    mean_task_distance,
+    pairwise_l2,
+    sharing_penalty,
+    singular_values,
+    stacked_weights,
+    trace_norm,
+)
 from .plots import draw_sharing_diagram, plot_comparison, plot_history
 from .runtime import get_device, pick_device, set_seed, setup
 from .train import check_tasks, equal_weights, evaluate, fit, task_error, task_loss
 
 __version__ = "0.1.0"
 __all__ = [
-    "glue", "significant", "draw_sharing_diagram",
-    "KINDS", "MultiTaskData", "Split", "Task", "summarize", "sweep", "make_related_tasks",
-    "TaskLinear", "ForkedMLP", "TaskHeads", "count_parameters", "hard_sharing",
-    "single_task_nets", "plot_comparison", "plot_history", "get_device", "pick_device",
-    "set_seed", "setup", "check_tasks", "equal_weights", "evaluate", "fit", "task_error",
-    "task_loss",
+    "ForkedMLP", "KINDS", "MultiTaskData", "Split", "Task", "TaskHeads", "TaskLinear",
+    "check_tasks", "choose_fork", "count_parameters", "draw_sharing_diagram", "equal_weights",
+    "evaluate", "fit", "get_device", "glue", "hard_sharing", "make_environment_tasks",
+    "make_related_tasks", "mean_task_distance", "pairwise_l2", "pick_device", "plot_comparison",
+    "plot_history", "sample_tasks", "set_seed", "setup", "sharing_penalty", "significant",
+    "single_task_nets", "singular_values", "stacked_weights", "summarize", "sweep",
+    "task_error", "task_loss", "trace_norm",
 ]

@@ -34,3 +34,30 @@ def summarize(table: pd.DataFrame, by, value: str) -> pd.DataFrame:
     out = table.groupby(by)[value].agg(["mean", "sem", "count"]).reset_index()
     out["sem"] = out["sem"].fillna(0.0)  # a single seed has no spread to show
     return out
+
+
+def choose_fork(data, hidden, candidates=None, activation=None, **fit_kwargs):
+    """"User-defined MTL": train a `ForkedMLP` for each number of shared hidden layers and
+    keep the one with the lowest validation loss (the test split is not looked at).
+
+    Returns (best model, table with one row per candidate: n_shared, val_loss, test_error).
+    The test error is reported for teaching only; the choice uses validation alone.
+    """
+    from torch import nn
+
+    from .models import ForkedMLP
+    from .train import evaluate, fit
+
+    candidates = range(len(tuple(hidden)) + 1) if candidates is None else candidates
+    fit_kwargs.setdefault("progress", False)
+    rows, best, best_loss = [], None, float("inf")
+    for n_shared in candidates:
+        model = ForkedMLP(data.n_features, hidden, data.tasks, n_shared,
+                         activation=activation or nn.ReLU)
+        history = fit(model, data, **fit_kwargs)
+        val_loss = history["val_loss"].min()
+        rows.append({"n_shared": n_shared, "val_loss": val_loss,
+                     "test_error": evaluate(model, data)["error"].mean()})
+        if val_loss < best_loss:
+            best, best_loss = model, val_loss
+    return best, pd.DataFrame(rows)

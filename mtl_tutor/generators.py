@@ -38,31 +38,26 @@ class RelatedTeacher:
         return math.sqrt(r) * self.net(x, 0) + math.sqrt(1 - r) * self.net(x, task + 1)
 
 
-def make_related_tasks(n_tasks=4, n_train=50, n_val=50, n_test=1000, n_features=10,
-                       relatedness=1.0, kind="regression", n_classes=3, noise=0.1, hidden=8,
-                       shared_inputs=False, seed=0) -> MultiTaskData:
-    """Tasks whose target functions are related by `relatedness` in [0, 1].
-
-    kind: "regression" (y = f(x) + noise), "binary" (y = 1[f(x) + noise > 0]) or
-    "multiclass" (y = argmax of n_classes noisy scores). `noise` is the standard deviation
-    of the Gaussian noise added to f. With `shared_inputs` all tasks see the same inputs
-    (one x, several labels); otherwise each task has its own examples.
-    Returns a `MultiTaskData` whose `info["teacher"]` computes the noiseless f_t.
-    """
-    if not 0.0 <= relatedness <= 1.0:
-        raise ValueError(f"relatedness must lie in [0, 1] (1 = same function), got {relatedness}.")
-    if kind not in ("regression", "binary", "multiclass"):
-        raise ValueError(f"kind must be 'regression', 'binary' or 'multiclass', got {kind!r}.")
-    for name, value in (("n_tasks", n_tasks), ("n_train", n_train), ("n_val", n_val),
-                        ("n_test", n_test), ("n_features", n_features), ("hidden", hidden)):
+def _check_sizes(**sizes):
+    for name, value in sizes.items():
         if value < 1:
             raise ValueError(f"{name} must be at least 1, got {value}.")
+
+
+def _check_kind_and_noise(kind, noise):
+    if kind not in ("regression", "binary", "multiclass"):
+        raise ValueError(f"kind must be 'regression', 'binary' or 'multiclass', got {kind!r}.")
     if noise < 0:
         raise ValueError(f"noise is a standard deviation and cannot be negative, got {noise}.")
 
-    g = torch.Generator().manual_seed(seed)
-    outputs = n_classes if kind == "multiclass" else 1
-    teacher = RelatedTeacher(n_tasks, n_features, hidden, outputs, relatedness, g)
+
+def sample_tasks(teacher, n_tasks, n_features, kind, outputs, n_train, n_val, n_test, noise,
+                 shared_inputs, seed, info) -> MultiTaskData:
+    """Draw inputs x ~ N(0, I) and noisy targets from `teacher(x, t)` for each task.
+
+    regression: y = f_t(x) + noise; binary: y = 1[f_t(x) + noise > 0];
+    multiclass: y = argmax of the `outputs` noisy scores.
+    """
     tasks = [Task(f"task{t}", kind, outputs) for t in range(n_tasks)]
 
     def make_split(n, stream):
@@ -83,5 +78,67 @@ def make_related_tasks(n_tasks=4, n_train=50, n_val=50, n_test=1000, n_features=
         return Split(x, y)
 
     train, val, test = make_split(n_train, 1), make_split(n_val, 2), make_split(n_test, 3)
-    info = {"teacher": teacher, "relatedness": relatedness, "noise": noise}
-    return MultiTaskData(tasks, train, val, test, info)
+    return MultiTaskData(tasks, train, val, test, {"teacher": teacher, "noise": noise, **info})
+
+
+def make_related_tasks(n_tasks=4, n_train=50, n_val=50, n_test=1000, n_features=10,
+                       relatedness=1.0, kind="regression", n_classes=3, noise=0.1, hidden=8,
+                       shared_inputs=False, seed=0) -> MultiTaskData:
+    """Tasks whose target functions are related by `relatedness` in [0, 1].
+
+    kind: "regression" (y = f(x) + noise), "binary" (y = 1[f(x) + noise > 0]) or
+    "multiclass" (y = argmax of n_classes noisy scores). `noise` is the standard deviation
+    of the Gaussian noise added to f. With `shared_inputs` all tasks see the same inputs
+    (one x, several labels); otherwise each task has its own examples.
+    Returns a `MultiTaskData` whose `info["teacher"]` computes the noiseless f_t.
+    """
+    if not 0.0 <= relatedness <= 1.0:
+        raise ValueError(f"relatedness must lie in [0, 1] (1 = same function), got {relatedness}.")
+    _check_kind_and_noise(kind, noise)
+    _check_sizes(n_tasks=n_tasks, n_train=n_train, n_val=n_val, n_test=n_test,
+                 n_features=n_features, hidden=hidden)
+    outputs = n_classes if kind == "multiclass" else 1
+    g = torch.Generator().manual_seed(seed)
+    teacher = RelatedTeacher(n_tasks, n_features, hidden, outputs, relatedness, g)
+    return sample_tasks(teacher, n_tasks, n_features, kind, outputs, n_train, n_val, n_test,
+                        noise, shared_inputs, seed, {"relatedness": relatedness})
+
+
+class EnvironmentTeacher:
+    """Tasks of one environment: f_t(x) = phi(x) a_t, with one random feature map
+    phi(x) = tanh(x W) into `n_factors` factors shared by all tasks, and random task weights
+    a_t of each task's own; each f_t is scaled to mean 0 and variance 1."""
+
+    def __init__(self, n_tasks, n_features, n_factors, outputs, generator):
+        self.w = torch.randn(n_features, n_factors, generator=generator) / math.sqrt(n_features)
+        self.a = torch.randn(n_tasks, n_factors, outputs, generator=generator)
+        reference = torch.randn(4096, n_features, generator=generator)
+        f = self.factors(reference) @ self.a  # (tasks, 4096, outputs)
+        self.mean, self.std = f.mean(dim=1, keepdim=True), f.std(dim=1, keepdim=True)
+
+    def factors(self, x: torch.Tensor) -> torch.Tensor:
+        """phi(x): the environment's shared factors, (n, n_factors)."""
+        return torch.tanh(x @ self.w)
+
+    def __call__(self, x: torch.Tensor, task: int) -> torch.Tensor:
+        return (self.factors(x) @ self.a[task] - self.mean[task]) / self.std[task]
+
+
+def make_environment_tasks(n_tasks=4, n_train=50, n_val=50, n_test=1000, n_features=10,
+                           n_factors=4, kind="regression", n_classes=3, noise=0.1,
+                           shared_inputs=False, seed=0) -> MultiTaskData:
+    """Tasks drawn from one environment (Baxter's setting): every task is a different
+    combination of the same `n_factors` hidden factors of the input. A model that has
+    learned the factors needs only n_factors numbers per new task.
+
+    The remaining arguments are as in `make_related_tasks`; `info["teacher"].factors(x)`
+    gives the true factors.
+    """
+    _check_kind_and_noise(kind, noise)
+    _check_sizes(n_tasks=n_tasks, n_train=n_train, n_val=n_val, n_test=n_test,
+                 n_features=n_features, n_factors=n_factors)
+    outputs = n_classes if kind == "multiclass" else 1
+    g = torch.Generator().manual_seed(seed)
+    teacher = EnvironmentTeacher(n_tasks, n_features, n_factors, outputs, g)
+    return sample_tasks(teacher, n_tasks, n_features, kind, outputs, n_train, n_val, n_test,
+                        noise, shared_inputs, seed, {"n_factors": n_factors})

@@ -27,6 +27,9 @@ def plot_comparison(table, x: str, y: str, hue: str = "method", ax=None, logx=Fa
         ax.errorbar(s[x], s["mean"], yerr=s["sem"], marker="o", ms=4, capsize=3, label=name)
     if logx:
         ax.set_xscale("log")
+        ticks = sorted(table[x].unique())
+        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        ax.minorticks_off()
     ax.set(xlabel=x, ylabel=ylabel or y, title=title)
     ax.legend(frameon=False, title=hue)
     return ax

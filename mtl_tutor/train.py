@@ -68,7 +68,8 @@ def fit(model: nn.Module, data, *, epochs: int = 100, lr: float = 1e-2, batch_si
     """Train `model` on `data.train` with Adam; return the history, one row per epoch.
 
     weighting: combines the dict of per-task losses into one number (default: their sum).
-    penalty: optional function of the model added to the loss (e.g. a soft-sharing term).
+    penalty: optional function of no arguments whose value is added to the loss (e.g. a
+        soft-sharing term from `sharing_penalty`).
     patience: stop when the validation loss has not improved for this many epochs.
     restore_best: end with the weights of the epoch with the lowest validation loss.
     The history has columns epoch, train_loss, val_loss and val_loss[<task>] for each task
@@ -100,7 +101,7 @@ def fit(model: nn.Module, data, *, epochs: int = 100, lr: float = 1e-2, batch_si
                 losses = _losses(model, data.tasks, batch)
                 loss = weighting(losses)
                 if penalty is not None:
-                    loss = loss + penalty(model)
+                    loss = loss + penalty()
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()

@@ -53,7 +53,7 @@ def test_weighting_and_penalty_hooks_are_used(data):
         seen["tasks"] = sorted(losses)
         return 2 * sum(losses.values())
 
-    def penalty(model):
+    def penalty():
         seen["penalty"] = True
         return torch.zeros(())
 
