@@ -21,12 +21,15 @@ from .penalties import (
     stacked_weights,
     trace_norm,
 )
-from .plots import draw_sharing_diagram, plot_comparison, plot_history
+from .plots import draw_sharing_diagram, plot_comparison, plot_heatmap, plot_history
 from .runtime import get_device, pick_device, set_seed, setup
 from .train import check_tasks, equal_weights, evaluate, fit, task_error, task_loss
+from .widgets import explorer, log_slider
 
 __version__ = "0.1.0"
 __all__ = [
+    "plot_heatmap",
+    "explorer", "log_slider",
     "ForkedMLP", "KINDS", "MultiTaskData", "Split", "Task", "TaskHeads", "TaskLinear",
     "check_tasks", "choose_fork", "count_parameters", "draw_sharing_diagram", "equal_weights",
     "evaluate", "fit", "get_device", "glue", "hard_sharing", "make_environment_tasks",

@@ -66,3 +66,20 @@ def draw_sharing_diagram(ax=None):
     ax.set(xlim=(0, 1), ylim=(0, 1.02))
     ax.axis("off")
     return ax
+
+
+def plot_heatmap(table, x: str, y: str, value: str, ax=None, title=None, fmt="{:.2f}",
+                 cmap="viridis_r"):
+    """The mean of `value` for each (x, y) pair as an annotated grid of coloured cells."""
+    grid = table.groupby([y, x])[value].mean().unstack(x)
+    ax = ax or plt.subplots(figsize=(5, 3.2))[1]
+    image = ax.imshow(grid.values, cmap=cmap, aspect="auto", origin="lower")
+    ax.set_xticks(range(grid.shape[1]), [f"{v:g}" for v in grid.columns])
+    ax.set_yticks(range(grid.shape[0]), [f"{v:g}" for v in grid.index])
+    for i in range(grid.shape[0]):
+        for j in range(grid.shape[1]):
+            ax.text(j, i, fmt.format(grid.values[i, j]), ha="center", va="center",
+                    fontsize=8, color="white" if image.norm(grid.values[i, j]) > 0.5 else "black")
+    ax.set(xlabel=x, ylabel=y, title=title)
+    plt.colorbar(image, ax=ax, label=value)
+    return ax
