@@ -21,13 +21,16 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 
+# Tests and notebooks run without a network (tools/offline.sh), to prove nothing downloads.
+OFFLINE := tools/offline.sh
+
 unit: $(STAMP)
 	$(PY) -m ruff check mtl_tutor tests tools
-	$(PY) -m pytest tests
+	$(OFFLINE) $(PY) -m pytest tests
 
 # nbval re-executes every notebook and compares its text outputs with the stored ones.
 notebooks: $(STAMP)
-	$(PY) -m pytest $(NBVAL) $(NB_DIRS)
+	$(OFFLINE) $(PY) -m pytest $(NBVAL) $(NB_DIRS)
 
 # Renders the stored (nbval-validated) outputs; warnings and broken references fail it.
 build-book: $(STAMP)

@@ -8,6 +8,7 @@
     mt.evaluate(model, data)
 """
 from .book import glue, significant
+from .checkpoints import load_checkpoint, save_checkpoint
 from .data import KINDS, MultiTaskData, Split, Task
 from .experiments import choose_fork, summarize, sweep
 from .generators import make_environment_tasks, make_related_tasks, sample_tasks
@@ -23,11 +24,26 @@ from .penalties import (
 )
 from .plots import draw_sharing_diagram, plot_comparison, plot_heatmap, plot_history
 from .runtime import get_device, pick_device, set_seed, setup
+from .tensors import (
+    fold,
+    hosvd,
+    mode_dot,
+    relative_error,
+    sharing_strength,
+    tensor_dot,
+    tt_svd,
+    tt_to_tensor,
+    tucker_to_tensor,
+    unfold,
+)
 from .train import check_tasks, equal_weights, evaluate, fit, task_error, task_loss
 from .widgets import explorer, log_slider
 
 __version__ = "0.1.0"
 __all__ = [
+    "fold", "hosvd", "mode_dot", "relative_error", "sharing_strength", "tensor_dot", "tt_svd",
+    "tt_to_tensor", "tucker_to_tensor", "unfold",
+    "load_checkpoint", "save_checkpoint",
     "plot_heatmap",
     "explorer", "log_slider",
     "ForkedMLP", "KINDS", "MultiTaskData", "Split", "Task", "TaskHeads", "TaskLinear",

@@ -53,7 +53,7 @@ class ForkedMLP(nn.Module):
         if not 0 <= n_shared <= len(hidden):
             raise ValueError(f"n_shared must be between 0 (STL) and {len(hidden)} (all hidden "
                              f"layers shared), got {n_shared}.")
-        self.n_shared = n_shared
+        self.n_shared, self.n_features = n_shared, n_features
         sizes = (n_features, *hidden)
         shared, own = [], []
         for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
@@ -66,6 +66,10 @@ class ForkedMLP(nn.Module):
         self.heads = TaskHeads(self.tasks, sizes[-1])
 
     def forward(self, x):
+        if x.dim() not in (2, 3) or x.shape[-1] != self.n_features:
+            raise ValueError(f"This model expects inputs of shape (n, {self.n_features}) or "
+                             f"(tasks, n, {self.n_features}), got {tuple(x.shape)}: build it "
+                             "with the data's number of features (data.n_features).")
         return self.heads(self.branches(self.trunk(x)))
 
 

@@ -76,6 +76,12 @@ def fit(model: nn.Module, data, *, epochs: int = 100, lr: float = 1e-2, batch_si
     (losses are summed over tasks, without weights or penalty).
     """
     check_tasks(model, data)
+    if not callable(weighting):
+        raise TypeError(f"weighting must be a function that combines the dict of per-task "
+                        f"losses into one number (e.g. mt.equal_weights), got {weighting!r}.")
+    if penalty is not None and not callable(penalty):
+        raise TypeError(f"penalty must be a function of no arguments (e.g. from "
+                        f"mt.sharing_penalty), got {penalty!r}.")
     if not lr > 0:
         raise ValueError(f"The learning rate must be positive, got lr={lr}.")
     if epochs < 1 or batch_size < 1:

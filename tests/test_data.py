@@ -2,7 +2,6 @@ import pytest
 import torch
 
 import mtl_tutor as mt
-from mtl_tutor import MultiTaskData, Split, Task
 
 
 @pytest.mark.parametrize("kind,outputs", [("regression", 1), ("binary", 1), ("multiclass", 3)])
@@ -62,47 +61,3 @@ def test_generator_rejects_bad_knobs():
         mt.make_related_tasks(relatedness=1.5)
     with pytest.raises(ValueError, match="n_train must be at least 1"):
         mt.make_related_tasks(n_train=0)
-
-
-def _split(n=4, y=None):
-    return Split(torch.randn(n, 2), y if y is not None else {"a": torch.randn(n)})
-
-
-def test_nan_in_inputs_is_a_clear_error():
-    bad = _split()
-    bad.x[1, 0] = float("nan")
-    with pytest.raises(ValueError, match="train split: inputs x contains 1 NaN"):
-        MultiTaskData([Task("a")], bad, _split(), _split())
-
-
-def test_nan_in_targets_is_a_clear_error():
-    y = torch.randn(4)
-    y[0] = float("inf")
-    with pytest.raises(ValueError, match="task 'a': targets contains 1 NaN or infinite"):
-        MultiTaskData([Task("a")], _split(), _split(y={"a": y}), _split())
-
-
-def test_wrong_target_shape_is_a_clear_error():
-    with pytest.raises(ValueError, match=r"targets have shape \(4, 1\), expected \(4,\)"):
-        MultiTaskData([Task("a")], _split(y={"a": torch.randn(4, 1)}), _split(), _split())
-
-
-def test_unknown_task_name_in_targets_is_a_clear_error():
-    with pytest.raises(ValueError, match=r"Missing: \['a'\]; unknown: \['b'\]"):
-        MultiTaskData([Task("a")], _split(y={"b": torch.randn(4)}), _split(), _split())
-
-
-def test_multiclass_targets_must_be_integers():
-    with pytest.raises(TypeError, match="integer class indices"):
-        MultiTaskData([Task("a", "multiclass", 3)], _split(y={"a": torch.zeros(4)}),
-                      _split(), _split())
-
-
-def test_empty_split_is_a_clear_error():
-    with pytest.raises(ValueError, match="val split is empty"):
-        MultiTaskData([Task("a")], _split(), _split(n=0, y={"a": torch.zeros(0)}), _split())
-
-
-def test_bad_task_kind():
-    with pytest.raises(ValueError, match="kind must be one of"):
-        Task("a", "ranking")

@@ -61,8 +61,3 @@ def test_heterogeneous_outputs():
         out = mt.ForkedMLP(6, (8, 8), tasks, n_shared)(torch.randn(5, 6))
         assert out["digit"].shape == (5, 10) and out["big"].shape == (5,)
         assert out["size"].shape == (5, 2)
-
-
-def test_n_shared_out_of_range():
-    with pytest.raises(ValueError, match="n_shared must be between 0"):
-        mt.ForkedMLP(3, (8,), [Task("a")], n_shared=2)

@@ -45,14 +45,6 @@ def test_sharing_penalty_skips_biases_and_heads():
     assert model.heads.stacked.weight.grad is None
 
 
-def test_sharing_penalty_needs_task_stacked_layers():
-    model = mt.hard_sharing(3, (4,), [Task("a"), Task("b")])
-    with pytest.raises(ValueError, match="No task-stacked"):
-        mt.sharing_penalty(model.trunk, l2=1.0)
-    with pytest.raises(ValueError, match="cannot be negative"):
-        mt.sharing_penalty(model.heads, l2=-1.0)
-
-
 def test_a_large_l2_penalty_makes_the_task_weights_converge():
     data = mt.make_related_tasks(n_tasks=3, n_train=40, relatedness=0.5, seed=0)
     distances = {}

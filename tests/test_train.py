@@ -3,7 +3,6 @@ import pytest
 import torch
 
 import mtl_tutor as mt
-from mtl_tutor import Task
 
 
 @pytest.fixture
@@ -66,20 +65,6 @@ def test_evaluate_table(data):
     table = mt.evaluate(mt.hard_sharing(data.n_features, (8,), data.tasks), data)
     assert isinstance(table, pd.DataFrame)
     assert list(table.index) == data.names and list(table.columns) == ["kind", "loss", "error"]
-
-
-def test_mismatched_task_names_are_a_clear_error(data):
-    model = mt.hard_sharing(data.n_features, (8,), [Task("task0"), Task("task1"), Task("oops")])
-    with pytest.raises(ValueError, match=r"unknown to the data: \['oops'\]"):
-        mt.fit(model, data, epochs=1, progress=False)
-    reordered = mt.hard_sharing(data.n_features, (8,), list(reversed(data.tasks)))
-    with pytest.raises(ValueError, match="another order"):
-        mt.evaluate(reordered, data)
-
-
-def test_non_positive_learning_rate(data):
-    with pytest.raises(ValueError, match="learning rate must be positive"):
-        mt.fit(mt.hard_sharing(data.n_features, (8,), data.tasks), data, lr=0, progress=False)
 
 
 def test_divergence_names_epoch_and_task(data):

@@ -1,0 +1,155 @@
+"""Bad input anywhere in the public API gives an error that says what is wrong and what to
+do, raised before any deep traceback. One row per mistake a student is likely to make."""
+import numpy as np
+import pytest
+import torch
+
+import mtl_tutor as mt
+from mtl_tutor import MultiTaskData, Split, Task
+
+
+def split(n=4, y=None, x=None):
+    return Split(torch.randn(n, 5) if x is None else x,
+                 {"a": torch.randn(n)} if y is None else y)
+
+
+def data_with(**parts):
+    """Two-split-default data for one regression task 'a', with `parts` replaced."""
+    tasks = parts.pop("tasks", [Task("a")])
+    kw = {"train": split(), "val": split(), "test": split(), **parts}
+    return MultiTaskData(tasks, kw["train"], kw["val"], kw["test"])
+
+
+def nan_inputs():
+    x = torch.randn(4, 5)
+    x[2, 1] = float("nan")
+    return data_with(train=split(x=x))
+
+
+def good_data():
+    return mt.make_related_tasks(n_tasks=2, n_train=8, n_val=4, n_test=4, n_features=5)
+
+
+def good_model(data=None, **kw):
+    data = data or good_data()
+    return mt.hard_sharing(data.n_features, (4,), data.tasks, **kw)
+
+
+class NoTasks(torch.nn.Module):
+    def forward(self, x):
+        return {}
+
+
+def saved_checkpoint(tmp_path):
+    path = tmp_path / "model.pt"
+    mt.save_checkpoint(path, good_model())
+    return path
+
+
+CASES = {
+    "unknown task kind": (lambda: Task("a", "ranking"), ValueError, "kind must be one of"),
+    "binary with two outputs": (lambda: Task("a", "binary", 2), ValueError,
+                                "a binary task has one output"),
+    "multiclass with one class": (lambda: Task("a", "multiclass", 1), ValueError,
+                                  "needs outputs >= 2 classes"),
+    "duplicate task names": (lambda: data_with(tasks=[Task("a"), Task("a")]), ValueError,
+                             "Task names must be unique"),
+    "NaN in inputs": (nan_inputs, ValueError, "contains 1 NaN or infinite value.*impute"),
+    "inf in targets": (lambda: data_with(val=split(y={"a": torch.tensor([1, 2, np.inf, 0.0])})),
+                       ValueError, "val split, task 'a': targets contains 1 NaN or infinite"),
+    "targets with an extra axis": (lambda: data_with(train=split(y={"a": torch.randn(4, 1)})),
+                                   ValueError, r"shape \(4, 1\), expected \(4,\)"),
+    "float class labels": (lambda: data_with(tasks=[Task("a", "multiclass", 3)],
+                                             train=split(y={"a": torch.zeros(4)})),
+                           TypeError, r"integer class indices \(torch.long\)"),
+    "class index out of range": (lambda: data_with(tasks=[Task("a", "multiclass", 3)],
+                                                   **{s: split(y={"a": torch.tensor([0, 1, 2, 3])})
+                                                      for s in ("train", "val", "test")}),
+                                 ValueError, r"must lie in \[0, 3\), got \[0, 3\]"),
+    "binary targets not 0/1": (lambda: data_with(tasks=[Task("a", "binary")],
+                                                 train=split(y={"a": torch.full((4,), 0.5)})),
+                               ValueError, "binary targets must be 0 or 1"),
+    "integer regression targets": (
+        lambda: data_with(train=split(y={"a": torch.ones(4, dtype=torch.long)})), TypeError,
+        r"use y.float\(\)"),
+    "targets named after another task": (lambda: data_with(train=split(y={"b": torch.randn(4)})),
+                                         ValueError, r"Missing: \['a'\]; unknown: \['b'\]"),
+    "empty split": (lambda: data_with(test=split(n=0, y={"a": torch.zeros(0)})), ValueError,
+                    "test split is empty"),
+    "NumPy inputs": (lambda: data_with(train=split(x=np.zeros((4, 5)))), TypeError,
+                     "must be a float tensor, got ndarray"),
+    "per-task inputs for the wrong number of tasks": (
+        lambda: data_with(train=split(x=torch.randn(3, 4, 5))), ValueError,
+        r"so 3 tasks, but there are 1 tasks"),
+    "model tasks unknown to the data": (
+        lambda: mt.fit(mt.hard_sharing(5, (4,), [Task("task0"), Task("oops")]), good_data(),
+                       progress=False),
+        ValueError, r"unknown to the data: \['oops'\]; missing from the model: \['task1'\]"),
+    "model tasks in another order": (
+        lambda: mt.evaluate(mt.hard_sharing(5, (4,), [Task("task1"), Task("task0")]),
+                            good_data()),
+        ValueError, "the same tasks in another order; build the model with data.tasks"),
+    "model without tasks": (lambda: mt.evaluate(NoTasks(), good_data()), TypeError,
+                            "needs a `tasks` attribute"),
+    "zero learning rate": (lambda: mt.fit(good_model(), good_data(), lr=0.0), ValueError,
+                           "learning rate must be positive"),
+    "zero epochs": (lambda: mt.fit(good_model(), good_data(), epochs=0), ValueError,
+                    "epochs and batch_size must be at least 1"),
+    "unknown weighting": (lambda: mt.fit(good_model(), good_data(), weighting="uncertainty"),
+                          TypeError, "weighting must be a function.*mt.equal_weights"),
+    "penalty that is not a function": (lambda: mt.fit(good_model(), good_data(), penalty=0.1),
+                                       TypeError, "penalty must be a function of no arguments"),
+    "model built for another number of features": (
+        lambda: mt.evaluate(mt.hard_sharing(7, (4,), good_data().tasks), good_data()),
+        ValueError, r"expects inputs of shape \(n, 7\).*data.n_features"),
+    "unknown split": (lambda: mt.evaluate(good_model(), good_data(), split="testing"),
+                      ValueError, "Unknown split 'testing'"),
+    "unknown device": (lambda: mt.pick_device("gpu"), ValueError,
+                       "Unknown device 'gpu': use 'auto', 'cpu', 'cuda' or 'mps'"),
+    "no threads": (lambda: mt.setup(threads=0, verbose=False), ValueError,
+                   "threads must be at least 1"),
+    "relatedness above one": (lambda: mt.make_related_tasks(relatedness=2.0), ValueError,
+                              r"relatedness must lie in \[0, 1\]"),
+    "negative noise": (lambda: mt.make_environment_tasks(noise=-0.1), ValueError,
+                       "noise is a standard deviation and cannot be negative"),
+    "too many shared layers": (lambda: mt.ForkedMLP(5, (4,), [Task("a")], n_shared=2),
+                               ValueError, r"n_shared must be between 0 \(STL\) and 1"),
+    "task-stacked layer fed the wrong width": (
+        lambda: mt.TaskLinear(2, 4, 3)(torch.randn(6, 5)), ValueError,
+        "expects 4 input features"),
+    "negative penalty strength": (
+        lambda: mt.sharing_penalty(mt.single_task_nets(5, (4,), [Task("a")]).branches, l2=-1),
+        ValueError, "cannot be negative"),
+    "penalty on a shared trunk": (lambda: mt.sharing_penalty(good_model().trunk, l2=1.0),
+                                  ValueError, "No task-stacked.*model.branches"),
+    "sharing strength of one task": (lambda: mt.sharing_strength(torch.ones(3, 1)), ValueError,
+                                     "at least two tasks"),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_bad_input_gives_a_clear_error(name):
+    call, error, message = CASES[name]
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_at_least_twenty_kinds_of_mistake_are_covered():
+    assert len(CASES) >= 20
+
+
+def test_missing_checkpoint(tmp_path):
+    with pytest.raises(FileNotFoundError, match="No checkpoint at .*save_checkpoint"):
+        mt.load_checkpoint(tmp_path / "nothing.pt", good_model())
+
+
+def test_checkpoint_for_other_tasks(tmp_path):
+    other = mt.hard_sharing(5, (4,), [Task("x"), Task("y")])
+    with pytest.raises(ValueError, match=r"saved for tasks \['task0', 'task1'\].*same tasks"):
+        mt.load_checkpoint(saved_checkpoint(tmp_path), other)
+
+
+def test_checkpoint_for_another_architecture(tmp_path):
+    wider = mt.hard_sharing(5, (8,), good_data().tasks)
+    with pytest.raises(ValueError, match="does not fit this model.*exactly as when it was saved"):
+        mt.load_checkpoint(saved_checkpoint(tmp_path), wider)

@@ -1,0 +1,110 @@
+import pytest
+import torch
+
+import mtl_tutor as mt
+
+
+@pytest.fixture
+def x():
+    torch.manual_seed(0)
+    return torch.randn(4, 5, 6, dtype=torch.float64)
+
+
+def test_unfold_by_hand():
+    x = torch.arange(24.0).reshape(2, 3, 4)
+    u1 = mt.unfold(x, 1)
+    assert u1.shape == (3, 8)
+    # the columns are the mode-1 fibres x[i, :, k]
+    torch.testing.assert_close(u1[:, 0], x[0, :, 0])
+    torch.testing.assert_close(u1[:, 1], x[0, :, 1])
+    torch.testing.assert_close(u1[:, 4], x[1, :, 0])
+
+
+@pytest.mark.parametrize("mode", [0, 1, 2])
+def test_fold_undoes_unfold(x, mode):
+    torch.testing.assert_close(mt.fold(mt.unfold(x, mode), mode, x.shape), x)
+
+
+def test_mode_dot_equals_einsum(x):
+    u = torch.randn(7, 5, dtype=torch.float64)
+    torch.testing.assert_close(mt.mode_dot(x, u, 1), torch.einsum("ijk,aj->iak", x, u))
+
+
+def test_tensor_dot_is_a_matrix_product_for_matrices():
+    a, b = torch.randn(3, 4), torch.randn(4, 2)
+    torch.testing.assert_close(mt.tensor_dot(a, b, [1], [0]), a @ b)
+    with pytest.raises(ValueError, match="contracted axes must match"):
+        mt.tensor_dot(a, b, [0], [0])
+
+
+def test_full_rank_decompositions_are_exact(x):
+    core, factors = mt.hosvd(x, ranks=[4, 5, 6])
+    assert mt.relative_error(x, mt.tucker_to_tensor(core, factors)) < 1e-12
+    cores = mt.tt_svd(x, ranks=[4, 6])
+    assert [tuple(c.shape) for c in cores] == [(1, 4, 4), (4, 5, 6), (6, 6, 1)]
+    assert mt.relative_error(x, mt.tt_to_tensor(cores)) < 1e-12
+
+
+def test_hosvd_factors_are_orthonormal(x):
+    _, factors = mt.hosvd(x, ranks=[2, 3, 3])
+    for u in factors:
+        torch.testing.assert_close(u.T @ u, torch.eye(u.shape[1], dtype=x.dtype))
+
+
+def test_tt_cores_are_left_orthonormal(x):
+    cores = mt.tt_svd(x, threshold=0.3)
+    for core in cores[:-1]:
+        m = core.reshape(-1, core.shape[-1])
+        torch.testing.assert_close(m.T @ m, torch.eye(m.shape[1], dtype=x.dtype))
+
+
+@pytest.mark.parametrize("eps", [0.05, 0.2, 0.5])
+def test_thresholds_bound_the_error(x, eps):
+    core, factors = mt.hosvd(x, threshold=eps)
+    assert mt.relative_error(x, mt.tucker_to_tensor(core, factors)) <= eps
+    assert mt.relative_error(x, mt.tt_to_tensor(mt.tt_svd(x, threshold=eps))) <= eps
+
+
+def test_larger_threshold_means_smaller_ranks(x):
+    small = [u.shape[1] for u in mt.hosvd(x, threshold=0.05)[1]]
+    large = [u.shape[1] for u in mt.hosvd(x, threshold=0.5)[1]]
+    assert all(a >= b for a, b in zip(small, large)) and small != large
+
+
+def test_compose_then_decompose_round_trips():
+    torch.manual_seed(1)
+    core = torch.randn(2, 3, 2, dtype=torch.float64)
+    factors = [torch.linalg.qr(torch.randn(n, r, dtype=torch.float64)).Q
+               for n, r in [(5, 2), (6, 3), (4, 2)]]
+    x = mt.tucker_to_tensor(core, factors)
+    core2, factors2 = mt.hosvd(x, threshold=1e-6)
+    assert [u.shape[1] for u in factors2] == [2, 3, 2]  # the true multilinear ranks
+    torch.testing.assert_close(mt.tucker_to_tensor(core2, factors2), x)
+    cores = mt.tt_svd(x, threshold=1e-6)
+    torch.testing.assert_close(mt.tt_to_tensor(cores), x)
+
+
+def test_sharing_strength_reference_matrices():
+    assert mt.sharing_strength(torch.eye(5), normalise=False) == pytest.approx(0.0)
+    hard = torch.zeros(5, 5)
+    hard[0] = 1.0
+    assert mt.sharing_strength(hard, normalise=False) == pytest.approx(1.0)
+    # a learned factor with identical columns shares fully, after normalisation too
+    same = torch.randn(4, 1).repeat(1, 3)
+    assert mt.sharing_strength(same) == pytest.approx(1.0)
+    assert 0.0 < mt.sharing_strength(torch.randn(4, 6)) < 1.0
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda x: mt.hosvd(x, ranks=[4, 9, 6]), "rank 9 at position 1 is impossible"),
+    (lambda x: mt.hosvd(x, ranks=[4, 5]), "expected 3 ranks"),
+    (lambda x: mt.hosvd(x, threshold=1.5), "strictly between 0 and 1"),
+    (lambda x: mt.tt_svd(x, threshold=0.0), "strictly between 0 and 1"),
+    (lambda x: mt.tt_svd(x, ranks=[4, 7]), "must lie between 1 and 6"),
+    (lambda x: mt.hosvd(x), "either ranks or a relative-error threshold"),
+    (lambda x: mt.unfold(x, 3), "mode must be between 0 and 2"),
+    (lambda x: mt.mode_dot(x, torch.ones(2, 3, dtype=x.dtype), 1), r"must have shape \(J, 5\)"),
+])
+def test_bad_decomposition_input_is_a_clear_error(x, call, message):
+    with pytest.raises(ValueError, match=message):
+        call(x)
