@@ -9,7 +9,7 @@
 """
 from .book import glue, significant
 from .checkpoints import load_checkpoint, save_checkpoint
-from .data import KINDS, MultiTaskData, Split, Task
+from .data import KINDS, MultiTaskData, Split, Stacked, Task
 from .experiments import choose_fork, summarize, sweep
 from .generators import make_environment_tasks, make_related_tasks, sample_tasks
 from .layers import TaskLinear
@@ -23,7 +23,7 @@ from .penalties import (
     trace_norm,
 )
 from .plots import draw_sharing_diagram, plot_comparison, plot_heatmap, plot_history
-from .runtime import get_device, pick_device, set_seed, setup
+from .runtime import get_device, pick_device, scaled, set_seed, setup
 from .tensors import (
     fold,
     hosvd,
@@ -36,11 +36,20 @@ from .tensors import (
     tucker_to_tensor,
     unfold,
 )
-from .train import check_tasks, equal_weights, evaluate, fit, task_error, task_loss
+from .train import (
+    check_tasks,
+    equal_weights,
+    evaluate,
+    fit,
+    task_error,
+    task_loss,
+    task_losses,
+)
 from .widgets import explorer, log_slider
 
 __version__ = "0.1.0"
 __all__ = [
+    "scaled", "Stacked", "task_losses",
     "fold", "hosvd", "mode_dot", "relative_error", "sharing_strength", "tensor_dot", "tt_svd",
     "tt_to_tensor", "tucker_to_tensor", "unfold",
     "load_checkpoint", "save_checkpoint",

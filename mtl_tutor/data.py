@@ -49,6 +49,16 @@ def _check_finite(t: torch.Tensor, what: str) -> None:
                          "remove or impute them before training.")
 
 
+class Stacked(dict):
+    """A dict {task name: tensor} whose values are slices of one tensor with the tasks on
+    its first axis. The tensor is kept as `.stacked`, so code that handles all tasks alike
+    (a loss, a sum) can do it in one operation instead of one per task."""
+
+    def __init__(self, names, stacked: torch.Tensor):
+        super().__init__(zip(names, stacked.unbind(0)))
+        self.stacked = stacked
+
+
 @dataclass
 class Split:
     """The examples of one split. `x`: (n, features) shared, or (tasks, n, features)."""
@@ -75,6 +85,24 @@ class Split:
 
     def to(self, device) -> "Split":
         return Split(self.x.to(device), {name: y.to(device) for name, y in self.y.items()})
+
+    def batches(self, batch_size: int):
+        """Shuffled minibatches of at most `batch_size` examples, as Splits.
+
+        In-memory indexing, no DataLoader. When all targets have one shape and dtype they
+        are indexed as one stacked tensor: one operation per batch instead of one per task.
+        """
+        names = list(self.y)
+        ys = list(self.y.values())
+        stackable = all(y.shape == ys[0].shape and y.dtype == ys[0].dtype for y in ys)
+        stacked = torch.stack(ys) if stackable else None
+        for index in torch.randperm(self.n, device=self.x.device).split(batch_size):
+            x = self.x[index] if self.shared_inputs else self.x[:, index]
+            if stacked is not None:
+                y = Stacked(names, stacked[:, index])
+            else:
+                y = {name: t[index] for name, t in self.y.items()}
+            yield Split(x, y)
 
 
 class MultiTaskData:

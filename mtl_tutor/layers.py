@@ -34,17 +34,17 @@ class TaskLinear(nn.Module):
         if x.shape[-1] != self.in_features:
             raise ValueError(f"TaskLinear expects {self.in_features} input features, "
                              f"got input of shape {tuple(x.shape)}.")
-        if x.dim() == 2:  # one batch shared by all tasks
-            out = torch.einsum("ni,tio->tno", x, self.weight)
-        elif x.dim() == 3 and x.shape[0] == self.n_tasks:
-            out = torch.bmm(x, self.weight)
-        else:
-            raise ValueError(f"TaskLinear with {self.n_tasks} tasks expects input of shape "
-                             f"(n, {self.in_features}) or ({self.n_tasks}, n, "
-                             f"{self.in_features}), got {tuple(x.shape)}.")
-        if self.bias is not None:
-            out = out + self.bias[:, None, :]
-        return out
+        if x.dim() == 2:  # one batch shared by all tasks: one matrix product for all tasks
+            w = self.weight.transpose(0, 1).reshape(self.in_features, -1)  # (in, tasks * out)
+            out = (x @ w).reshape(len(x), self.n_tasks, -1).transpose(0, 1)
+            return out if self.bias is None else out + self.bias[:, None, :]
+        if x.dim() == 3 and x.shape[0] == self.n_tasks:  # one batch per task
+            if self.bias is None:
+                return torch.bmm(x, self.weight)
+            return torch.baddbmm(self.bias[:, None, :], x, self.weight)
+        raise ValueError(f"TaskLinear with {self.n_tasks} tasks expects input of shape "
+                         f"(n, {self.in_features}) or ({self.n_tasks}, n, "
+                         f"{self.in_features}), got {tuple(x.shape)}.")
 
     def extra_repr(self) -> str:
         return (f"tasks={self.n_tasks}, in_features={self.in_features}, "

@@ -7,7 +7,7 @@ trunk and one linear head per task), and anything between is a "user-defined" fo
 """
 from torch import nn
 
-from .data import Task
+from .data import Stacked, Task
 from .layers import TaskLinear
 
 
@@ -29,6 +29,8 @@ class TaskHeads(nn.Module):
     def forward(self, h):
         if self.stacked is not None:
             out = self.stacked(h)  # (tasks, n, outputs)
+            if out.shape[-1] == 1:
+                return Stacked([t.name for t in self.tasks], out.squeeze(-1))
             per_task = list(out.unbind(0))
         else:
             per_task = [self.separate[t.name](h if h.dim() == 2 else h[i])

@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 DEVICE_ENV = "MTL_TUTOR_DEVICE"
+SCALE_ENV = "MTL_TUTOR_SCALE"
 _device = torch.device("cpu")
 
 
@@ -69,3 +70,18 @@ def setup(seed: int = 0, threads: int = 1, device: str = "auto", verbose: bool =
 def get_device() -> torch.device:
     """The device chosen by the last `setup` call (the CPU before any)."""
     return _device
+
+
+def scaled(count: int) -> int:
+    """`count` times the experiment scale: 1 by default (the book's validated CPU run);
+    set MTL_TUTOR_SCALE=4 (say) on a GPU machine to run four times more seeds or sizes.
+    Printed numbers then differ from the book's, as they should."""
+    value = os.environ.get(SCALE_ENV, "1")
+    try:
+        factor = int(value)
+    except ValueError:
+        raise ValueError(f"{SCALE_ENV} must be a whole number such as 1 or 4, "
+                         f"got {value!r}.") from None
+    if factor < 1:
+        raise ValueError(f"{SCALE_ENV} must be at least 1, got {factor}.")
+    return count * factor

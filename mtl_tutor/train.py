@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from .data import Stacked
 from .runtime import get_device
 
 
@@ -35,9 +36,28 @@ def task_error(task, pred, y):
     return (pred.argmax(dim=-1) != y).float().mean()
 
 
+def task_losses(tasks, preds: dict, targets: dict) -> torch.Tensor:
+    """The tasks' losses as one vector, in task order.
+
+    Tasks of one kind with one output each (the common, homogeneous case) are computed in
+    one call on the stacked predictions, which is much faster than one call per task;
+    other tasks one by one with `task_loss`.
+    """
+    kinds = {t.kind for t in tasks}
+    if len(kinds) == 1 and all(t.outputs == 1 for t in tasks):
+        p, y = (d.stacked if isinstance(d, Stacked) else torch.stack([d[t.name] for t in tasks])
+                for d in (preds, targets))
+        if kinds == {"regression"}:
+            return (p - y).pow(2).mean(dim=1)
+        return F.binary_cross_entropy_with_logits(p, y, reduction="none").mean(dim=1)
+    return torch.stack([task_loss(t, preds[t.name], targets[t.name]) for t in tasks])
+
+
 def equal_weights(losses: dict) -> torch.Tensor:
     """The default weighting: the plain sum of the tasks' losses."""
-    return sum(losses.values())
+    if isinstance(losses, Stacked):
+        return losses.stacked.sum()
+    return torch.stack(list(losses.values())).sum()
 
 
 def check_tasks(model, data) -> None:
@@ -54,11 +74,6 @@ def check_tasks(model, data) -> None:
                 f"missing from the model: {sorted(set(data.names) - set(model_names))}")
         raise ValueError(f"The model's tasks {model_names} do not match the data's tasks "
                          f"{data.names}: {hint}.")
-
-
-def _losses(model, tasks, split):
-    preds = model(split.x)
-    return {t.name: task_loss(t, preds[t.name], split.y[t.name]) for t in tasks}
 
 
 def fit(model: nn.Module, data, *, epochs: int = 100, lr: float = 1e-2, batch_size: int = 32,
@@ -94,7 +109,10 @@ def fit(model: nn.Module, data, *, epochs: int = 100, lr: float = 1e-2, batch_si
     if isinstance(weighting, nn.Module):  # a weighting with parameters of its own
         weighting.to(device)
         params += list(weighting.parameters())
-    optimizer = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    # The fused implementation does the whole update in one kernel: several times faster
+    # than the default for the many small tensors of a multi-task model.
+    fused = device.type in ("cpu", "cuda")
+    optimizer = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, fused=fused)
 
     rows, best_loss, best_state, best_epoch = [], float("inf"), None, 0
     bar = tqdm(range(1, epochs + 1), desc="fit", disable=not progress, leave=False)
@@ -102,20 +120,19 @@ def fit(model: nn.Module, data, *, epochs: int = 100, lr: float = 1e-2, batch_si
         for epoch in bar:
             model.train()
             running = torch.zeros(len(data.tasks), device=device)
-            for index in torch.randperm(train.n, device=device).split(batch_size):
-                batch = train.take(index)
-                losses = _losses(model, data.tasks, batch)
-                loss = weighting(losses)
+            for batch in train.batches(batch_size):
+                losses = task_losses(data.tasks, model(batch.x), batch.y)
+                loss = weighting(Stacked(data.names, losses))
                 if penalty is not None:
                     loss = loss + penalty()
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
-                running += torch.stack([v.detach() for v in losses.values()]) * len(index)
+                running += losses.detach() * batch.n
 
             model.eval()
             with torch.no_grad():
-                val_losses = torch.stack(list(_losses(model, data.tasks, val).values()))
+                val_losses = task_losses(data.tasks, model(val.x), val.y)
             train_losses = (running / train.n).tolist()  # the epoch's only host sync
             val_list = val_losses.tolist()
             _check_diverged(epoch, data.names, train_losses, lr)

@@ -45,8 +45,11 @@ def test_notebook_is_stored_with_outputs_and_no_errors(path):
     assert not errors
 
 
-@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if "labs" not in p.parts],
-                         ids=lambda p: p.name)
+NOT_CHAPTERS = {"status.ipynb"}
+CHAPTERS = [p for p in NOTEBOOKS if "labs" not in p.parts and p.name not in NOT_CHAPTERS]
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
 def test_chapter_conventions(path):
     nb = load(path)
     first = "".join(nb["cells"][0]["source"])
@@ -62,3 +65,9 @@ def test_chapter_conventions(path):
     used = set(re.findall(r"\{glue:text\}`([^`:]+)", prose))
     assert used <= glued, f"prose uses unglued names {used - glued}"
     assert glued <= used, f"glued but never used in the prose: {glued - used}"
+
+
+def test_every_notebook_has_a_recorded_execution_time():
+    times = json.loads((ROOT / "book" / "execution_times.json").read_text())["notebooks"]
+    timed = {Path(p).name for p in times}
+    assert {p.name for p in NOTEBOOKS} - NOT_CHAPTERS <= timed, "run make execute"

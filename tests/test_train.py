@@ -3,6 +3,7 @@ import pytest
 import torch
 
 import mtl_tutor as mt
+from mtl_tutor import Task
 
 
 @pytest.fixture
@@ -82,3 +83,45 @@ def test_sweep_collects_a_tidy_table():
     assert len(table) == 8 and list(table.columns) == ["n", "seed", "method", "value"]
     summary = mt.summarize(table[table.method == "a"], "n", "value")
     assert summary["mean"].tolist() == [10.5, 20.5] and summary["count"].tolist() == [2, 2]
+
+
+@pytest.mark.parametrize("kind", ["regression", "binary"])
+def test_vectorised_losses_equal_one_loss_per_task(kind):
+    data = mt.make_related_tasks(n_tasks=4, n_train=30, kind=kind, seed=2)
+    model = mt.hard_sharing(data.n_features, (8,), data.tasks)
+    preds = model(data.train.x)
+    assert isinstance(preds, mt.Stacked)  # the fast path is taken
+    fast = mt.task_losses(data.tasks, preds, data.train.y)
+    slow = torch.stack([mt.task_loss(t, preds[t.name], data.train.y[t.name])
+                        for t in data.tasks])
+    torch.testing.assert_close(fast, slow)
+
+
+def test_heterogeneous_losses_are_computed_one_by_one():
+    tasks = [Task("digit", "multiclass", 3), Task("size")]
+    preds = {"digit": torch.randn(5, 3), "size": torch.randn(5)}
+    targets = {"digit": torch.tensor([0, 1, 2, 0, 1]), "size": torch.randn(5)}
+    losses = mt.task_losses(tasks, preds, targets)
+    torch.testing.assert_close(losses[0], torch.nn.functional.cross_entropy(preds["digit"],
+                                                                            targets["digit"]))
+    torch.testing.assert_close(losses[1], ((preds["size"] - targets["size"]) ** 2).mean())
+
+
+def test_equal_weights_is_the_plain_sum():
+    values = torch.tensor([0.5, 1.5, 2.0])
+    assert mt.equal_weights(mt.Stacked(["a", "b", "c"], values)).item() == 4.0
+    assert mt.equal_weights(dict(zip("abc", values.unbind()))).item() == 4.0
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_batches_cover_every_example_once(shared):
+    data = mt.make_related_tasks(n_tasks=2, n_train=23, shared_inputs=shared, seed=0)
+    seen_x, seen_y = [], []
+    for batch in data.train.batches(5):
+        assert batch.n <= 5 and isinstance(batch.y, mt.Stacked)
+        seen_x.append(batch.x if shared else batch.x[0])
+        seen_y.append(batch.y["task0"])
+    x0 = data.train.x if shared else data.train.x[0]
+    order = torch.cat(seen_x).sum(1).argsort()
+    torch.testing.assert_close(torch.cat(seen_x)[order], x0[x0.sum(1).argsort()])
+    assert sorted(torch.cat(seen_y).tolist()) == sorted(data.train.y["task0"].tolist())
