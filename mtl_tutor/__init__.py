@@ -13,6 +13,22 @@ from .data import KINDS, MultiTaskData, Split, Stacked, Task
 from .experiments import choose_fork, summarize, sweep
 from .generators import make_environment_tasks, make_related_tasks, sample_tasks
 from .layers import TaskLinear
+from .linear import LinearProblem, choose_strength, dirty_model, go_mtl, proximal_gradient
+from .linear_penalties import (
+    L1,
+    Clustered,
+    GroupL1L2,
+    GroupL1Linf,
+    MeanRegularised,
+    Ridge,
+    TraceNorm,
+)
+from .linear_tasks import (
+    make_clustered_linear_tasks,
+    make_latent_basis_linear_tasks,
+    make_low_rank_linear_tasks,
+    make_sparse_linear_tasks,
+)
 from .models import ForkedMLP, TaskHeads, count_parameters, hard_sharing, single_task_nets
 from .penalties import (
     mean_task_distance,
@@ -49,17 +65,17 @@ from .widgets import explorer, log_slider
 
 __version__ = "0.1.0"
 __all__ = [
-    "scaled", "Stacked", "task_losses",
-    "fold", "hosvd", "mode_dot", "relative_error", "sharing_strength", "tensor_dot", "tt_svd",
-    "tt_to_tensor", "tucker_to_tensor", "unfold",
-    "load_checkpoint", "save_checkpoint",
-    "plot_heatmap",
-    "explorer", "log_slider",
-    "ForkedMLP", "KINDS", "MultiTaskData", "Split", "Task", "TaskHeads", "TaskLinear",
-    "check_tasks", "choose_fork", "count_parameters", "draw_sharing_diagram", "equal_weights",
-    "evaluate", "fit", "get_device", "glue", "hard_sharing", "make_environment_tasks",
-    "make_related_tasks", "mean_task_distance", "pairwise_l2", "pick_device", "plot_comparison",
-    "plot_history", "sample_tasks", "set_seed", "setup", "sharing_penalty", "significant",
-    "single_task_nets", "singular_values", "stacked_weights", "summarize", "sweep",
-    "task_error", "task_loss", "trace_norm",
+    "check_tasks", "choose_fork", "choose_strength", "Clustered", "count_parameters",
+    "dirty_model", "draw_sharing_diagram", "equal_weights", "evaluate", "explorer", "fit",
+    "fold", "ForkedMLP", "get_device", "glue", "go_mtl", "GroupL1L2", "GroupL1Linf",
+    "hard_sharing", "hosvd", "KINDS", "L1", "LinearProblem", "load_checkpoint", "log_slider",
+    "make_clustered_linear_tasks", "make_environment_tasks", "make_latent_basis_linear_tasks",
+    "make_low_rank_linear_tasks", "make_related_tasks", "make_sparse_linear_tasks",
+    "mean_task_distance", "MeanRegularised", "mode_dot", "MultiTaskData", "pairwise_l2",
+    "pick_device", "plot_comparison", "plot_heatmap", "plot_history", "proximal_gradient",
+    "relative_error", "Ridge", "sample_tasks", "save_checkpoint", "scaled", "set_seed", "setup",
+    "sharing_penalty", "sharing_strength", "significant", "single_task_nets", "singular_values",
+    "Split", "Stacked", "stacked_weights", "summarize", "sweep", "Task", "task_error",
+    "task_loss", "task_losses", "TaskHeads", "TaskLinear", "tensor_dot", "trace_norm",
+    "TraceNorm", "tt_svd", "tt_to_tensor", "tucker_to_tensor", "unfold",
 ]
