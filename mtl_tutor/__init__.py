@@ -11,8 +11,16 @@ from .book import glue, significant
 from .checkpoints import load_checkpoint, save_checkpoint
 from .data import KINDS, MultiTaskData, Split, Stacked, Task
 from .experiments import choose_fork, summarize, sweep
+from .factorised import (
+    DMTRLConv2d,
+    DMTRLLinear,
+    LAFWeights,
+    TTWeights,
+    TuckerWeights,
+    layer_sharing_strength,
+)
 from .generators import make_environment_tasks, make_related_tasks, sample_tasks
-from .layers import TaskLinear
+from .layers import TaskConv2d, TaskLinear
 from .linear import LinearProblem, choose_strength, dirty_model, go_mtl, proximal_gradient
 from .linear_penalties import (
     L1,
@@ -65,6 +73,9 @@ from .widgets import explorer, log_slider
 
 __version__ = "0.1.0"
 __all__ = [
+    "DMTRLConv2d", "DMTRLLinear", "LAFWeights", "TTWeights", "TuckerWeights",
+    "layer_sharing_strength",
+    "TaskConv2d",
     "check_tasks", "choose_fork", "choose_strength", "Clustered", "count_parameters",
     "dirty_model", "draw_sharing_diagram", "equal_weights", "evaluate", "explorer", "fit",
     "fold", "ForkedMLP", "get_device", "glue", "go_mtl", "GroupL1L2", "GroupL1Linf",

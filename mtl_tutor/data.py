@@ -61,30 +61,38 @@ class Stacked(dict):
 
 @dataclass
 class Split:
-    """The examples of one split. `x`: (n, features) shared, or (tasks, n, features)."""
+    """The examples of one split. `x` is (n, ...) shared by all tasks, or (tasks, n, ...)
+    with one set of inputs per task (`per_task`). If `per_task` is not given, 3-D inputs
+    (tasks, n, features) are per task and anything else is shared, e.g. images (n, C, H, W).
+    """
 
     x: torch.Tensor
     y: dict
+    per_task: bool | None = None
+
+    def __post_init__(self):
+        if self.per_task is None:
+            self.per_task = isinstance(self.x, torch.Tensor) and self.x.dim() == 3
 
     @property
     def n(self) -> int:
-        return self.x.shape[-2]
+        return self.x.shape[1] if self.per_task else self.x.shape[0]
 
     @property
     def shared_inputs(self) -> bool:
-        return self.x.dim() == 2
+        return not self.per_task
 
-    def inputs(self, task_index: int) -> torch.Tensor:
-        """The inputs seen by one task: (n, features)."""
-        return self.x if self.shared_inputs else self.x[task_index]
+    def _rows(self, index):
+        return self.x[:, index] if self.per_task else self.x[index]
 
     def take(self, index: torch.Tensor) -> "Split":
         """The examples at `index` (the same rows for every task)."""
-        x = self.x[index] if self.shared_inputs else self.x[:, index]
-        return Split(x, {name: y[index] for name, y in self.y.items()})
+        return Split(self._rows(index), {name: y[index] for name, y in self.y.items()},
+                     self.per_task)
 
     def to(self, device) -> "Split":
-        return Split(self.x.to(device), {name: y.to(device) for name, y in self.y.items()})
+        return Split(self.x.to(device), {name: y.to(device) for name, y in self.y.items()},
+                     self.per_task)
 
     def batches(self, batch_size: int):
         """Shuffled minibatches of at most `batch_size` examples, as Splits.
@@ -97,12 +105,11 @@ class Split:
         stackable = all(y.shape == ys[0].shape and y.dtype == ys[0].dtype for y in ys)
         stacked = torch.stack(ys) if stackable else None
         for index in torch.randperm(self.n, device=self.x.device).split(batch_size):
-            x = self.x[index] if self.shared_inputs else self.x[:, index]
             if stacked is not None:
                 y = Stacked(names, stacked[:, index])
             else:
                 y = {name: t[index] for name, t in self.y.items()}
-            yield Split(x, y)
+            yield Split(self._rows(index), y, self.per_task)
 
 
 class MultiTaskData:
@@ -146,10 +153,10 @@ class MultiTaskData:
         if not isinstance(x, torch.Tensor) or not x.is_floating_point():
             raise TypeError(f"{where}: inputs x must be a float tensor, got "
                             f"{type(x).__name__} {getattr(x, 'dtype', '')}.")
-        if x.dim() == 3 and x.shape[0] != len(self.tasks):
+        if split.per_task and x.shape[0] != len(self.tasks):
             raise ValueError(f"{where}: per-task inputs have shape {tuple(x.shape)}, so "
                              f"{x.shape[0]} tasks, but there are {len(self.tasks)} tasks.")
-        if x.dim() not in (2, 3):
+        if x.dim() < 2:
             raise ValueError(f"{where}: inputs must have shape (n, features) or "
                              f"(tasks, n, features), got {tuple(x.shape)}.")
         if split.n == 0:
