@@ -131,7 +131,9 @@ class MultiTaskData:
 
     @property
     def n_features(self) -> int:
-        return self.train.x.shape[-1]
+        """Numbers per example (64 for 8x8 images)."""
+        per_example = self.train.x.shape[2:] if self.train.per_task else self.train.x.shape[1:]
+        return int(torch.tensor(per_example).prod())
 
     def split(self, name: str) -> Split:
         if name not in ("train", "val", "test"):

@@ -1,10 +1,11 @@
 """Handwritten digits as ten one-vs-all tasks (scikit-learn's 8x8 digits stand in for MNIST),
 and the small four-layer network of the tensor-factorisation chapter.
 
-The network: conv 3x3 (1 -> 8 channels), max-pool, conv 3x3 (8 -> 16), max-pool, fully
-connected (64 -> 32), fully connected (32 -> 1 per task), ReLU between. Each of the four
-parametrised layers is either shared by all tasks (a plain `nn.Conv2d` / `nn.Linear`),
-task-stacked (`TaskConv2d` / `TaskLinear`: STL) or factorised (DMTRL).
+The network: the 64 pixels, then fully connected layers of 32, 32 and 16 units with ReLU,
+then one output per task. Each of its four parametrised layers is either shared by all
+tasks (`nn.Linear`), task-stacked (`TaskLinear`: STL) or factorised (DMTRL). (DMTRL
+factorises convolution kernels the same way, see `DMTRLConv2d`; fully connected layers keep
+this experiment fast on a laptop CPU.)
 """
 import torch
 import torch.nn.functional as F
@@ -12,11 +13,10 @@ from sklearn.datasets import load_digits
 from torch import nn
 
 from .data import MultiTaskData, Split, Stacked, Task
-from .factorised import DMTRLConv2d, DMTRLLinear
-from .layers import TaskConv2d, TaskLinear
+from .factorised import DMTRLLinear
+from .layers import TaskLinear
 
-CHANNELS = (1, 8, 16)
-HIDDEN = 32
+SIZES = (64, 32, 32, 16, 1)  # pixels, three hidden layers, one output per task
 
 
 def load_digit_tasks(train_fraction=0.1, seed=0, n_val=300, n_test=500) -> MultiTaskData:
@@ -45,14 +45,6 @@ def load_digit_tasks(train_fraction=0.1, seed=0, n_val=300, n_test=500) -> Multi
                                      "test": labels[test]}})
 
 
-def _pool(h):
-    """2x2 max-pooling of (n, C, H, W) or (tasks, n, C, H, W)."""
-    if h.dim() == 4:
-        return F.max_pool2d(h, 2)
-    pooled = F.max_pool2d(h.flatten(0, 1), 2)
-    return pooled.reshape(*h.shape[:2], *pooled.shape[1:])
-
-
 class DigitNet(nn.Module):
     """The four-layer network; `layers` are its four parametrised layers in order."""
 
@@ -62,11 +54,10 @@ class DigitNet(nn.Module):
         self.layers = nn.ModuleList(layers)
 
     def forward(self, x):
-        conv1, conv2, fc1, fc2 = self.layers
-        h = _pool(F.relu(conv1(x)))
-        h = _pool(F.relu(conv2(h)))
-        h = F.relu(fc1(h.flatten(-3)))
-        return Stacked([t.name for t in self.tasks], fc2(h).squeeze(-1))
+        h = x.flatten(-3)  # (n, 64) pixels
+        for layer in self.layers[:-1]:
+            h = F.relu(layer(h))
+        return Stacked([t.name for t in self.tasks], self.layers[-1](h).squeeze(-1))
 
 
 def digit_net(tasks, n_shared=0) -> DigitNet:
@@ -74,12 +65,10 @@ def digit_net(tasks, n_shared=0) -> DigitNet:
     layer is always one output per task)."""
     if not 0 <= n_shared <= 3:
         raise ValueError(f"n_shared must be between 0 and 3, got {n_shared}.")
-    T = len(tasks)
-    shared = [nn.Conv2d(1, 8, 3, padding=1), nn.Conv2d(8, 16, 3, padding=1),
-              nn.Linear(64, HIDDEN)]
-    stacked = [TaskConv2d(T, 1, 8, 3, padding=1), TaskConv2d(T, 8, 16, 3, padding=1),
-               TaskLinear(T, 64, HIDDEN), TaskLinear(T, HIDDEN, 1)]
-    return DigitNet(tasks, shared[:n_shared] + stacked[n_shared:])
+    pairs = list(zip(SIZES[:-1], SIZES[1:]))
+    layers = [nn.Linear(a, b) if i < n_shared else TaskLinear(len(tasks), a, b)
+              for i, (a, b) in enumerate(pairs)]
+    return DigitNet(tasks, layers)
 
 
 def factorise_net(net: DigitNet, kind, threshold=0.1) -> DigitNet:
@@ -87,14 +76,10 @@ def factorise_net(net: DigitNet, kind, threshold=0.1) -> DigitNet:
     (LAFWeights, TuckerWeights or TTWeights), ranks chosen by the relative-error threshold."""
     layers = []
     for layer in net.layers:
-        if isinstance(layer, TaskConv2d):
-            layers.append(DMTRLConv2d.from_stack(kind, layer.weight, layer.bias, threshold,
-                                                 padding=layer.padding))
-        elif isinstance(layer, TaskLinear):
-            layers.append(DMTRLLinear.from_stack(kind, layer.weight, layer.bias, threshold))
-        else:
+        if not isinstance(layer, TaskLinear):
             raise ValueError("factorise_net needs an STL network (digit_net(tasks, 0)): "
                              f"found a shared layer {layer}.")
+        layers.append(DMTRLLinear.from_stack(kind, layer.weight, layer.bias, threshold))
     return DigitNet(net.tasks, layers)
 
 
