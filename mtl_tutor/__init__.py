@@ -17,6 +17,7 @@ from .factorised import (
     LAFWeights,
     TTWeights,
     TuckerWeights,
+    factorise,
     layer_sharing_strength,
 )
 from .generators import make_environment_tasks, make_related_tasks, sample_tasks
@@ -74,7 +75,7 @@ from .widgets import explorer, log_slider
 __version__ = "0.1.0"
 __all__ = [
     "DMTRLConv2d", "DMTRLLinear", "LAFWeights", "TTWeights", "TuckerWeights",
-    "layer_sharing_strength",
+    "layer_sharing_strength", "factorise",
     "TaskConv2d",
     "check_tasks", "choose_fork", "choose_strength", "Clustered", "count_parameters",
     "dirty_model", "draw_sharing_diagram", "equal_weights", "evaluate", "explorer", "fit",

@@ -13,7 +13,7 @@ from sklearn.datasets import load_digits
 from torch import nn
 
 from .data import MultiTaskData, Split, Stacked, Task
-from .factorised import DMTRLLinear
+from .factorised import factorise
 from .layers import TaskLinear
 
 SIZES = (64, 32, 32, 16, 1)  # pixels, three hidden layers, one output per task
@@ -74,13 +74,24 @@ def digit_net(tasks, n_shared=0) -> DigitNet:
 def factorise_net(net: DigitNet, kind, threshold=0.1) -> DigitNet:
     """DMTRL from an STL `DigitNet`: every layer's task stack factorised with `kind`
     (LAFWeights, TuckerWeights or TTWeights), ranks chosen by the relative-error threshold."""
-    layers = []
-    for layer in net.layers:
-        if not isinstance(layer, TaskLinear):
-            raise ValueError("factorise_net needs an STL network (digit_net(tasks, 0)): "
-                             f"found a shared layer {layer}.")
-        layers.append(DMTRLLinear.from_stack(kind, layer.weight, layer.bias, threshold))
-    return DigitNet(net.tasks, layers)
+    shared = [layer for layer in net.layers if not isinstance(layer, TaskLinear)]
+    if shared:
+        raise ValueError("factorise_net needs an STL network (digit_net(tasks, 0)): "
+                         f"found a shared layer {shared[0]}.")
+    return factorise(net, kind, threshold)
+
+
+def load_digit_pair(train_fraction=0.1, seed=0) -> MultiTaskData:
+    """Heterogeneous MTL on the same images: the ten-way digit (multiclass) and whether the
+    digit is 5 or more (binary). Inputs are the 64 pixels, shape (n, 64)."""
+    ten = load_digit_tasks(train_fraction, seed)
+    tasks = [Task("digit", "multiclass", 10), Task("big", "binary")]
+
+    def split(name):
+        part, labels = ten.split(name), ten.info["labels"][name]
+        return Split(part.x.flatten(1), {"digit": labels, "big": (labels >= 5).float()})
+
+    return MultiTaskData(tasks, split("train"), split("val"), split("test"), ten.info)
 
 
 @torch.no_grad()

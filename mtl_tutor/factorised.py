@@ -15,6 +15,7 @@ Each kind can be built from a given stack (`from_tensor`), for example trained S
 weights or a random initialisation, with ranks chosen by a relative-error threshold.
 Biases stay per task and are not factorised.
 """
+import copy
 import math
 
 import torch
@@ -168,3 +169,21 @@ def random_stack(shape, fan_in):
     """A randomly initialised task stack, as `nn.Linear` / `nn.Conv2d` would draw it."""
     bound = 1 / math.sqrt(fan_in)
     return torch.empty(shape).uniform_(-bound, bound)
+
+
+def factorise(model: nn.Module, kind, threshold=0.1) -> nn.Module:
+    """A copy of `model` in which every task-stacked layer (`TaskLinear`, `TaskConv2d`) is
+    replaced by its DMTRL factorisation with `kind`; shared layers and per-task heads of
+    other types (e.g. the separate heads of heterogeneous tasks) are kept as they are."""
+    from .layers import TaskConv2d, TaskLinear
+
+    model = copy.deepcopy(model)
+    for module in list(model.modules()):
+        for name, child in list(module.named_children()):
+            if isinstance(child, TaskLinear):
+                setattr(module, name, DMTRLLinear.from_stack(kind, child.weight, child.bias,
+                                                             threshold))
+            elif isinstance(child, TaskConv2d):
+                setattr(module, name, DMTRLConv2d.from_stack(kind, child.weight, child.bias,
+                                                             threshold, padding=child.padding))
+    return model
