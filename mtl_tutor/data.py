@@ -85,11 +85,6 @@ class Split:
     def _rows(self, index):
         return self.x[:, index] if self.per_task else self.x[index]
 
-    def take(self, index: torch.Tensor) -> "Split":
-        """The examples at `index` (the same rows for every task)."""
-        return Split(self._rows(index), {name: y[index] for name, y in self.y.items()},
-                     self.per_task)
-
     def to(self, device) -> "Split":
         return Split(self.x.to(device), {name: y.to(device) for name, y in self.y.items()},
                      self.per_task)

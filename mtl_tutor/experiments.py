@@ -2,9 +2,12 @@
 import itertools
 
 import pandas as pd
+from torch import nn
 from tqdm.auto import tqdm
 
+from .models import ForkedMLP
 from .runtime import set_seed
+from .train import evaluate, fit
 
 
 def sweep(run, seeds=(0, 1, 2), progress: bool = False, **grid) -> pd.DataFrame:
@@ -43,11 +46,6 @@ def choose_fork(data, hidden, candidates=None, activation=None, **fit_kwargs):
     Returns (best model, table with one row per candidate: n_shared, val_loss, test_error).
     The test error is reported for teaching only; the choice uses validation alone.
     """
-    from torch import nn
-
-    from .models import ForkedMLP
-    from .train import evaluate, fit
-
     candidates = range(len(tuple(hidden)) + 1) if candidates is None else candidates
     fit_kwargs.setdefault("progress", False)
     rows, best, best_loss = [], None, float("inf")

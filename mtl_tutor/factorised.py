@@ -16,7 +16,6 @@ weights or a random initialisation, with ranks chosen by a relative-error thresh
 Biases stay per task and are not factorised.
 """
 import copy
-import math
 
 import torch
 from torch import nn
@@ -159,16 +158,6 @@ def layer_sharing_strength(layer) -> float:
     """rho of a DMTRL layer: 0 when its task factor keeps tasks apart, 1 when all tasks
     use the same combination (see `tensors.sharing_strength`)."""
     return sharing_strength(layer.weights.task_factor().detach())
-
-
-def count_factor_parameters(layer) -> int:
-    return sum(p.numel() for p in layer.parameters())
-
-
-def random_stack(shape, fan_in):
-    """A randomly initialised task stack, as `nn.Linear` / `nn.Conv2d` would draw it."""
-    bound = 1 / math.sqrt(fan_in)
-    return torch.empty(shape).uniform_(-bound, bound)
 
 
 def factorise(model: nn.Module, kind, threshold=0.1) -> nn.Module:
