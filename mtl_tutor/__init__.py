@@ -70,10 +70,20 @@ from .train import (
     task_loss,
     task_losses,
 )
+from .weighting import (
+    DynamicWeightAverage,
+    FixedWeights,
+    GradNorm,
+    PCGrad,
+    UncertaintyWeighting,
+    project_conflicts,
+)
 from .widgets import explorer, log_slider
 
 __version__ = "0.1.0"
 __all__ = [
+    "DynamicWeightAverage", "FixedWeights", "GradNorm", "PCGrad", "UncertaintyWeighting",
+    "project_conflicts",
     "DMTRLConv2d", "DMTRLLinear", "LAFWeights", "TTWeights", "TuckerWeights",
     "layer_sharing_strength", "factorise",
     "TaskConv2d",

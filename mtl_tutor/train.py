@@ -82,7 +82,8 @@ def fit(model: nn.Module, data, *, epochs: int = 100, lr: float = 1e-2, batch_si
         device=None) -> pd.DataFrame:
     """Train `model` on `data.train` with Adam; return the history, one row per epoch.
 
-    weighting: combines the dict of per-task losses into one number (default: their sum).
+    weighting: combines the dict of per-task losses into one number (default: their sum);
+        see `mtl_tutor.weighting` for learned and adaptive strategies and their hooks.
     penalty: optional function of no arguments whose value is added to the loss (e.g. a
         soft-sharing term from `sharing_penalty`).
     patience: stop when the validation loss has not improved for this many epochs.
@@ -122,11 +123,16 @@ def fit(model: nn.Module, data, *, epochs: int = 100, lr: float = 1e-2, batch_si
             running = torch.zeros(len(data.tasks), device=device)
             for batch in train.batches(batch_size):
                 losses = task_losses(data.tasks, model(batch.x), batch.y)
-                loss = weighting(Stacked(data.names, losses))
-                if penalty is not None:
-                    loss = loss + penalty()
                 optimizer.zero_grad()
-                loss.backward()
+                if hasattr(weighting, "backward"):  # it shapes the gradients itself
+                    weighting.backward(Stacked(data.names, losses))
+                    if penalty is not None:
+                        penalty().backward()
+                else:
+                    loss = weighting(Stacked(data.names, losses))
+                    if penalty is not None:
+                        loss = loss + penalty()
+                    loss.backward()
                 optimizer.step()
                 running += losses.detach() * batch.n
 
@@ -136,6 +142,8 @@ def fit(model: nn.Module, data, *, epochs: int = 100, lr: float = 1e-2, batch_si
             train_losses = (running / train.n).tolist()  # the epoch's only host sync
             val_list = val_losses.tolist()
             _check_diverged(epoch, data.names, train_losses, lr)
+            if hasattr(weighting, "epoch_end"):  # weightings that follow the loss curves
+                weighting.epoch_end(train_losses)
             row = {"epoch": epoch, "train_loss": sum(train_losses), "val_loss": sum(val_list)}
             row.update({f"val_loss[{name}]": v for name, v in zip(data.names, val_list)})
             rows.append(row)
