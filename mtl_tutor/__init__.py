@@ -20,7 +20,12 @@ from .factorised import (
     factorise,
     layer_sharing_strength,
 )
-from .generators import make_environment_tasks, make_related_tasks, sample_tasks
+from .generators import (
+    make_environment_tasks,
+    make_mixed_pair,
+    make_related_tasks,
+    sample_tasks,
+)
 from .layers import TaskConv2d, TaskLinear
 from .linear import LinearProblem, choose_strength, dirty_model, go_mtl, proximal_gradient
 from .linear_penalties import (
@@ -82,6 +87,7 @@ from .widgets import explorer, log_slider
 
 __version__ = "0.1.0"
 __all__ = [
+    "make_mixed_pair",
     "DynamicWeightAverage", "FixedWeights", "GradNorm", "PCGrad", "UncertaintyWeighting",
     "project_conflicts",
     "DMTRLConv2d", "DMTRLLinear", "LAFWeights", "TTWeights", "TuckerWeights",

@@ -142,3 +142,25 @@ def make_environment_tasks(n_tasks=4, n_train=50, n_val=50, n_test=1000, n_featu
     teacher = EnvironmentTeacher(n_tasks, n_features, n_factors, outputs, g)
     return sample_tasks(teacher, n_tasks, n_features, kind, outputs, n_train, n_val, n_test,
                         noise, shared_inputs, seed, {"n_factors": n_factors})
+
+
+def make_mixed_pair(n_train=100, n_val=100, n_test=1000, n_features=10, relatedness=0.7,
+                    scale=10.0, noise=0.3, seed=0) -> MultiTaskData:
+    """Two related tasks of different kinds and loss scales on shared inputs: "amount", a
+    regression target of standard deviation about `scale`, and "label", a binary label.
+    Their underlying functions are related as in `make_related_tasks`."""
+    _check_sizes(n_train=n_train, n_val=n_val, n_test=n_test, n_features=n_features)
+    if not 0.0 <= relatedness <= 1.0:
+        raise ValueError(f"relatedness must lie in [0, 1], got {relatedness}.")
+    g = torch.Generator().manual_seed(seed)
+    teacher = RelatedTeacher(2, n_features, 8, 1, relatedness, g)
+    tasks = [Task("amount"), Task("label", "binary")]
+
+    def split(n, stream):
+        gs = torch.Generator().manual_seed(seed * 7919 + stream)
+        x = torch.randn(n, n_features, generator=gs)
+        f = [teacher(x, t)[:, 0] + noise * torch.randn(n, generator=gs) for t in (0, 1)]
+        return Split(x, {"amount": scale * f[0], "label": (f[1] > 0).float()})
+
+    return MultiTaskData(tasks, split(n_train, 1), split(n_val, 2), split(n_test, 3),
+                         {"teacher": teacher, "scale": scale})

@@ -106,14 +106,15 @@ def fit(model: nn.Module, data, *, epochs: int = 100, lr: float = 1e-2, batch_si
     device = device or get_device()
     model.to(device)
     train, val = data.train.to(device), data.val.to(device)
-    params = list(model.parameters())
-    if isinstance(weighting, nn.Module):  # a weighting with parameters of its own
-        weighting.to(device)
-        params += list(weighting.parameters())
+    groups = [{"params": list(model.parameters())}]
+    if isinstance(weighting, nn.Module):  # a weighting with parameters of its own: no
+        weighting.to(device)              # weight decay, and its own learning rate if set
+        groups.append({"params": list(weighting.parameters()), "weight_decay": 0.0,
+                       "lr": getattr(weighting, "lr", None) or lr})
     # The fused implementation does the whole update in one kernel: several times faster
     # than the default for the many small tensors of a multi-task model.
     fused = device.type in ("cpu", "cuda")
-    optimizer = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, fused=fused)
+    optimizer = torch.optim.Adam(groups, lr=lr, weight_decay=weight_decay, fused=fused)
 
     rows, best_loss, best_state, best_epoch = [], float("inf"), None, 0
     bar = tqdm(range(1, epochs + 1), desc="fit", disable=not progress, leave=False)

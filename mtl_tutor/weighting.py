@@ -37,12 +37,14 @@ class UncertaintyWeighting(nn.Module):
     regression task (L_t a mean squared error), 1/sigma_t^2 L_t + log sigma_t for a
     classification task. Noisy tasks learn a large sigma and weigh less.
 
-    It learns s_t = log sigma_t^2, which is stable; `sigmas()` reads them back.
+    It learns s_t = log sigma_t^2, which is stable; `sigmas()` reads them back. `lr`, if
+    given, is the learning rate of the s_t (they often need to travel further, faster, than
+    the network's weights); `fit` never applies weight decay to them.
     """
 
-    def __init__(self, tasks):
+    def __init__(self, tasks, lr: float | None = None):
         super().__init__()
-        self.tasks = list(tasks)
+        self.tasks, self.lr = list(tasks), lr
         self.log_variance = nn.Parameter(torch.zeros(len(self.tasks)))
 
     def forward(self, losses):
@@ -132,8 +134,9 @@ class GradNorm(nn.Module):
     `shared` is the weight of the last shared layer (e.g. model.trunk[-2].weight).
     """
 
-    def __init__(self, tasks, shared: torch.Tensor, alpha: float = 1.5):
+    def __init__(self, tasks, shared: torch.Tensor, alpha: float = 1.5, lr: float | None = None):
         super().__init__()
+        self.lr = lr
         self.names = [t.name for t in tasks]
         self.w = nn.Parameter(torch.ones(len(self.names)))
         self.alpha = alpha
