@@ -7,6 +7,13 @@
     history = mt.fit(model, data, epochs=50)
     mt.evaluate(model, data)
 """
+from .architectures import (
+    CrossStitch,
+    CrossStitchMLP,
+    MMoE,
+    TaskCovariancePenalty,
+    task_covariance,
+)
 from .book import glue, significant
 from .checkpoints import load_checkpoint, save_checkpoint
 from .data import KINDS, MultiTaskData, Split, Stacked, Task
@@ -87,6 +94,7 @@ from .widgets import explorer, log_slider
 
 __version__ = "0.1.0"
 __all__ = [
+    "CrossStitch", "CrossStitchMLP", "MMoE", "TaskCovariancePenalty", "task_covariance",
     "make_mixed_pair",
     "DynamicWeightAverage", "FixedWeights", "GradNorm", "PCGrad", "UncertaintyWeighting",
     "project_conflicts",

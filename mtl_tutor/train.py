@@ -106,7 +106,9 @@ def fit(model: nn.Module, data, *, epochs: int = 100, lr: float = 1e-2, batch_si
     device = device or get_device()
     model.to(device)
     train, val = data.train.to(device), data.val.to(device)
-    groups = [{"params": list(model.parameters())}]
+    # a model may ask for parameter groups, e.g. cross-stitch units with their own rate
+    groups = (model.optimizer_groups(lr) if hasattr(model, "optimizer_groups")
+              else [{"params": list(model.parameters())}])
     if isinstance(weighting, nn.Module):  # a weighting with parameters of its own: no
         weighting.to(device)              # weight decay, and its own learning rate if set
         groups.append({"params": list(weighting.parameters()), "weight_decay": 0.0,

@@ -1,0 +1,116 @@
+"""Architectures that learn what to share, as plain `nn.Module`s on task-stacked layers.
+
+- `CrossStitchMLP` (Misra et al., 2016): one network per task; after every hidden layer a
+  learned T x T matrix mixes the tasks' activations.
+- `MMoE` (Ma et al., 2018): shared experts, and one softmax gate per task choosing how much
+  of each expert it uses.
+- `TaskCovariancePenalty` (deep relationship networks, Long & Wang, 2015): a matrix-normal
+  prior on a layer's stacked task weights with a learned task covariance.
+"""
+import torch
+from torch import nn
+
+from .data import Task
+from .layers import TaskLinear
+from .models import TaskHeads
+
+
+class CrossStitch(nn.Module):
+    """h_t <- sum_s alpha[t, s] h_s for task-stacked activations h (tasks, n, features).
+
+    Initialised near the identity: `keep` on the diagonal (0.9), the rest of each row
+    shared equally by the other tasks (0.1 in all). `lr` is the units' own learning rate
+    (used by `fit` through the model's `optimizer_groups`)."""
+
+    def __init__(self, n_tasks: int, keep: float = 0.9):
+        super().__init__()
+        other = (1 - keep) / max(1, n_tasks - 1)
+        alpha = torch.full((n_tasks, n_tasks), other)
+        alpha.fill_diagonal_(keep if n_tasks > 1 else 1.0)
+        self.alpha = nn.Parameter(alpha)
+
+    def forward(self, h):
+        return torch.einsum("ts,snd->tnd", self.alpha, h)
+
+
+class CrossStitchMLP(nn.Module):
+    """An MLP per task (task-stacked layers) with a cross-stitch unit after each hidden
+    layer. With alpha = I it is exactly STL."""
+
+    def __init__(self, n_features, hidden, tasks, keep=0.9, stitch_lr=None):
+        super().__init__()
+        self.tasks = [t if isinstance(t, Task) else Task(t) for t in tasks]
+        self.n_features, self.stitch_lr = n_features, stitch_lr
+        T, sizes = len(self.tasks), (n_features, *hidden)
+        self.layers = nn.ModuleList(TaskLinear(T, a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.stitches = nn.ModuleList(CrossStitch(T, keep) for _ in hidden)
+        self.heads = TaskHeads(self.tasks, sizes[-1])
+
+    def forward(self, x):
+        h = x
+        for layer, stitch in zip(self.layers, self.stitches):
+            h = torch.relu(layer(h))
+            h = stitch(h)
+        return self.heads(h)
+
+    def optimizer_groups(self, lr):
+        """The cross-stitch units train with their own learning rate (`stitch_lr`)."""
+        stitch = [p for s in self.stitches for p in s.parameters()]
+        ids = {id(p) for p in stitch}
+        rest = [p for p in self.parameters() if id(p) not in ids]
+        return [{"params": rest}, {"params": stitch, "lr": self.stitch_lr or lr,
+                                   "weight_decay": 0.0}]
+
+
+class MMoE(nn.Module):
+    """Multi-gate mixture of experts: `n_experts` shared expert MLPs (one hidden layer of
+    `expert_size`), a softmax gate per task over the experts, a tower per task.
+    Inputs are shared (n, features); `gates(x)` returns the gate weights (tasks, n, experts).
+    """
+
+    def __init__(self, n_features, tasks, n_experts=4, expert_size=16, tower_size=8):
+        super().__init__()
+        self.tasks = [t if isinstance(t, Task) else Task(t) for t in tasks]
+        T = len(self.tasks)
+        self.experts = TaskLinear(n_experts, n_features, expert_size)  # stacked over experts
+        self.gate = TaskLinear(T, n_features, n_experts)
+        self.towers = TaskLinear(T, expert_size, tower_size)
+        self.heads = TaskHeads(self.tasks, tower_size)
+
+    def gates(self, x):
+        return torch.softmax(self.gate(x), dim=-1)
+
+    def forward(self, x):
+        experts = torch.relu(self.experts(x))                        # (experts, n, size)
+        mixed = torch.einsum("tne,enh->tnh", self.gates(x), experts)  # (tasks, n, size)
+        return self.heads(torch.relu(self.towers(mixed)))
+
+
+def task_covariance(weight: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """The closed-form task covariance of a matrix-normal prior on a stack (tasks, ...):
+    Omega = (W W^T)^(1/2) / trace((W W^T)^(1/2)), with W the stack flattened per task."""
+    flat = weight.reshape(weight.shape[0], -1)
+    gram = flat @ flat.T + eps * torch.eye(len(flat), dtype=flat.dtype, device=flat.device)
+    values, vectors = torch.linalg.eigh(gram)
+    root = vectors @ torch.diag(values.clamp(min=0).sqrt()) @ vectors.T
+    return root / root.trace()
+
+
+class TaskCovariancePenalty:
+    """Deep relationship networks' penalty on a task-stacked layer (e.g. the heads):
+    strength * trace(W^T Omega^{-1} W), with the task covariance Omega re-estimated in
+    closed form (from the current weights, without gradient) at every call: alternating
+    minimisation, one step each. For `fit(penalty=...)`; `covariance()` reads Omega."""
+
+    def __init__(self, weight: torch.Tensor, strength: float = 1e-3, eps: float = 1e-3):
+        if strength < 0:
+            raise ValueError(f"strength cannot be negative, got {strength}.")
+        self.weight, self.strength, self.eps = weight, strength, eps
+
+    def covariance(self):
+        return task_covariance(self.weight.detach(), self.eps)
+
+    def __call__(self):
+        flat = self.weight.reshape(self.weight.shape[0], -1)
+        omega = self.covariance() + self.eps * torch.eye(len(flat), device=flat.device)
+        return self.strength * torch.trace(flat.T @ torch.linalg.solve(omega, flat))

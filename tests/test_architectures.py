@@ -1,0 +1,77 @@
+import pytest
+import torch
+
+import mtl_tutor as mt
+
+
+@pytest.fixture
+def data():
+    return mt.make_related_tasks(n_tasks=3, n_train=40, n_val=20, relatedness=0.8,
+                                 shared_inputs=True, seed=0)
+
+
+def test_cross_stitch_initialisation():
+    alpha = mt.CrossStitch(3).alpha.detach()
+    torch.testing.assert_close(alpha.diagonal(), torch.full((3,), 0.9))
+    torch.testing.assert_close(alpha.sum(dim=1), torch.ones(3))
+    assert mt.CrossStitch(2).alpha[0, 1].item() == pytest.approx(0.1)
+
+
+def test_cross_stitch_with_identity_equals_independent_networks(data):
+    torch.manual_seed(0)
+    stitched = mt.CrossStitchMLP(data.n_features, (8, 8), data.tasks)
+    stl = mt.single_task_nets(data.n_features, (8, 8), data.tasks)
+    for stitch in stitched.stitches:
+        stitch.alpha.data = torch.eye(3)
+    stl_layers = [m for m in stl.branches if isinstance(m, mt.TaskLinear)]
+    for src, dst in zip(stitched.layers, stl_layers):
+        dst.load_state_dict(src.state_dict())
+    stl.heads.load_state_dict(stitched.heads.state_dict())
+    x = data.test.x
+    for name in data.names:
+        torch.testing.assert_close(stitched(x)[name], stl(x)[name])
+
+
+def test_cross_stitch_units_get_their_own_learning_rate(data):
+    model = mt.CrossStitchMLP(data.n_features, (8,), data.tasks, stitch_lr=0.5)
+    groups = model.optimizer_groups(0.01)
+    assert groups[1]["lr"] == 0.5 and len(groups[1]["params"]) == 1
+    assert sum(len(g["params"]) for g in groups) == len(list(model.parameters()))
+    before = model.stitches[0].alpha.detach().clone()
+    mt.fit(model, data, epochs=3, lr=1e-3, progress=False)
+    assert (model.stitches[0].alpha.detach() - before).abs().max() > 0.05  # moved fast
+
+
+def test_mmoe_shapes_and_gates(data):
+    model = mt.MMoE(data.n_features, data.tasks, n_experts=4)
+    out = model(data.test.x)
+    assert all(out[name].shape == (data.test.n,) for name in data.names)
+    gates = model.gates(data.test.x)
+    assert gates.shape == (3, data.test.n, 4)
+    torch.testing.assert_close(gates.sum(dim=-1), torch.ones(3, data.test.n))
+    history = mt.fit(model, data, epochs=30, progress=False)
+    assert history["train_loss"].iloc[-1] < history["train_loss"].iloc[0]
+
+
+def test_task_covariance_is_a_normalised_psd_matrix():
+    w = torch.randn(4, 6, 3, dtype=torch.float64)
+    omega = mt.task_covariance(w)
+    torch.testing.assert_close(omega, omega.T)
+    assert omega.trace().item() == pytest.approx(1.0)
+    assert torch.linalg.eigvalsh(omega).min() > -1e-9
+    # two identical tasks are perfectly correlated in Omega
+    w[1] = w[0]
+    omega = mt.task_covariance(w)
+    corr = omega[0, 1] / (omega[0, 0] * omega[1, 1]).sqrt()
+    assert corr.item() == pytest.approx(1.0, abs=1e-3)
+
+
+def test_task_covariance_penalty_by_hand():
+    w = torch.randn(3, 2, 2, dtype=torch.float64, requires_grad=True)
+    penalty = mt.TaskCovariancePenalty(w, strength=0.5, eps=0.0)
+    omega = penalty.covariance()
+    flat = w.reshape(3, -1)
+    expected = 0.5 * torch.trace(flat.T @ torch.linalg.inv(omega) @ flat)
+    torch.testing.assert_close(penalty().double(), expected)
+    with pytest.raises(ValueError, match="cannot be negative"):
+        mt.TaskCovariancePenalty(w, strength=-1.0)
