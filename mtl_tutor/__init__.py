@@ -31,6 +31,7 @@ from .generators import (
     make_environment_tasks,
     make_mixed_pair,
     make_related_tasks,
+    make_task_family,
     sample_tasks,
 )
 from .layers import TaskConv2d, TaskLinear
@@ -94,6 +95,7 @@ from .widgets import explorer, log_slider
 
 __version__ = "0.1.0"
 __all__ = [
+    "make_task_family",
     "CrossStitch", "CrossStitchMLP", "MMoE", "TaskCovariancePenalty", "task_covariance",
     "make_mixed_pair",
     "DynamicWeightAverage", "FixedWeights", "GradNorm", "PCGrad", "UncertaintyWeighting",

@@ -61,3 +61,12 @@ def test_generator_rejects_bad_knobs():
         mt.make_related_tasks(relatedness=1.5)
     with pytest.raises(ValueError, match="n_train must be at least 1"):
         mt.make_related_tasks(n_train=0)
+
+
+def test_task_family_has_its_group_structure():
+    data = mt.make_task_family(cluster_sizes=(2, 2), n_unrelated=1, relatedness=0.9, seed=0)
+    assert data.info["groups"] == [0, 0, 1, 1, -1] and data.train.shared_inputs
+    f = torch.stack([data.test.y[name] for name in data.names])
+    corr = torch.corrcoef(f)
+    assert corr[0, 1] > 0.6 and corr[2, 3] > 0.6          # within a cluster: related
+    assert abs(corr[0, 4]) < 0.4 and abs(corr[2, 4]) < 0.4  # the unrelated task
