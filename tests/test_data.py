@@ -64,9 +64,13 @@ def test_generator_rejects_bad_knobs():
 
 
 def test_task_family_has_its_group_structure():
-    data = mt.make_task_family(cluster_sizes=(2, 2), n_unrelated=1, relatedness=0.9, seed=0)
-    assert data.info["groups"] == [0, 0, 1, 1, -1] and data.train.shared_inputs
-    f = torch.stack([data.test.y[name] for name in data.names])
-    corr = torch.corrcoef(f)
-    assert corr[0, 1] > 0.6 and corr[2, 3] > 0.6          # within a cluster: related
-    assert abs(corr[0, 4]) < 0.4 and abs(corr[2, 4]) < 0.4  # the unrelated task
+    within, unrelated = [], []
+    for seed in range(10):  # random functions correlate by chance: average over draws
+        data = mt.make_task_family(cluster_sizes=(2, 2), n_unrelated=1, relatedness=0.9,
+                                   seed=seed)
+        assert data.info["groups"] == [0, 0, 1, 1, -1] and data.train.shared_inputs
+        corr = torch.corrcoef(torch.stack([data.test.y[name] for name in data.names]))
+        within += [corr[0, 1], corr[2, 3]]
+        unrelated += [corr[t, 4] for t in range(4)]
+    assert torch.stack(within).mean() > 0.8
+    assert abs(torch.stack(unrelated).mean()) < 0.2
