@@ -47,6 +47,8 @@ class CrossStitchMLP(nn.Module):
         self.heads = TaskHeads(self.tasks, sizes[-1])
 
     def forward(self, x):
+        _require_shared_inputs(x, "CrossStitchMLP", "it mixes the tasks' activations for the "
+                               "same example")
         h = x
         for layer, stitch in zip(self.layers, self.stitches):
             h = torch.relu(layer(h))
@@ -81,9 +83,17 @@ class MMoE(nn.Module):
         return torch.softmax(self.gate(x), dim=-1)
 
     def forward(self, x):
+        _require_shared_inputs(x, "MMoE", "its experts and gates see one input per example")
         experts = torch.relu(self.experts(x))                        # (experts, n, size)
         mixed = torch.einsum("tne,enh->tnh", self.gates(x), experts)  # (tasks, n, size)
         return self.heads(torch.relu(self.towers(mixed)))
+
+
+def _require_shared_inputs(x, name, why):
+    if x.dim() != 2:
+        raise ValueError(f"{name} needs inputs shared by all tasks, shape (n, features), got "
+                         f"{tuple(x.shape)}: {why}. Generate the data with "
+                         "shared_inputs=True.")
 
 
 def task_covariance(weight: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:

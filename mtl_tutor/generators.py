@@ -167,10 +167,12 @@ def make_mixed_pair(n_train=100, n_val=100, n_test=1000, n_features=10, relatedn
 
 
 def make_task_family(cluster_sizes=(3, 3), n_unrelated=1, relatedness=0.9, n_train=30,
-                     n_val=30, n_test=1000, n_features=10, noise=0.1, seed=0):
-    """Tasks with a known group structure on shared inputs: clusters of related tasks
-    (f_t = sqrt(r) g_cluster + sqrt(1 - r) g_t) and tasks related to nothing (f_t = g_t).
-    `info["groups"]` gives each task's cluster (-1 for an unrelated task)."""
+                     n_val=30, n_test=1000, n_features=10, noise=0.1, shared_inputs=True,
+                     seed=0):
+    """Tasks with a known group structure: clusters of related tasks
+    (f_t = sqrt(r) g_cluster + sqrt(1 - r) g_t) and tasks related to nothing (f_t = g_t),
+    on shared inputs by default. `info["groups"]` gives each task's cluster (-1 for an
+    unrelated task)."""
     groups = [c for c, size in enumerate(cluster_sizes) for _ in range(size)]
     groups += [-1] * n_unrelated
     T, C = len(groups), len(cluster_sizes)
@@ -184,5 +186,5 @@ def make_task_family(cluster_sizes=(3, 3), n_unrelated=1, relatedness=0.9, n_tra
         return math.sqrt(relatedness) * nets.net(x, groups[t]) + math.sqrt(1 - relatedness) * own
 
     data = sample_tasks(f, T, n_features, "regression", 1, n_train, n_val, n_test, noise,
-                        True, seed, {"groups": groups, "relatedness": relatedness})
+                        shared_inputs, seed, {"groups": groups, "relatedness": relatedness})
     return data

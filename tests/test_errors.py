@@ -122,6 +122,9 @@ CASES = {
         ValueError, "cannot be negative"),
     "penalty on a shared trunk": (lambda: mt.sharing_penalty(good_model().trunk, l2=1.0),
                                   ValueError, "No task-stacked.*model.branches"),
+    "cross-stitch on per-task inputs": (
+        lambda: mt.CrossStitchMLP(5, (4,), good_data().tasks)(good_data().train.x),
+        ValueError, "needs inputs shared by all tasks.*shared_inputs=True"),
     "sharing strength of one task": (lambda: mt.sharing_strength(torch.ones(3, 1)), ValueError,
                                      "at least two tasks"),
 }
