@@ -11,6 +11,7 @@ from .architectures import (
     CrossStitch,
     CrossStitchMLP,
     MMoE,
+    SluiceMLP,
     TaskCovariancePenalty,
     task_covariance,
 )
@@ -95,6 +96,7 @@ from .widgets import explorer, log_slider
 
 __version__ = "0.1.0"
 __all__ = [
+    "SluiceMLP",
     "make_task_family",
     "CrossStitch", "CrossStitchMLP", "MMoE", "TaskCovariancePenalty", "task_covariance",
     "make_mixed_pair",

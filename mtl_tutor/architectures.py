@@ -4,6 +4,9 @@
   learned T x T matrix mixes the tasks' activations.
 - `MMoE` (Ma et al., 2018): shared experts, and one softmax gate per task choosing how much
   of each expert it uses.
+- `SluiceMLP` (Ruder et al., 2017): cross-stitch mixing between *subspaces* of the tasks'
+  layers (alpha), a learned mix of all layers' outputs per task (beta), and a penalty that
+  keeps each layer's two subspaces orthogonal.
 - `TaskCovariancePenalty` (deep relationship networks, Long & Wang, 2015): a matrix-normal
   prior on a layer's stacked task weights with a learned task covariance.
 """
@@ -61,6 +64,54 @@ class CrossStitchMLP(nn.Module):
         ids = {id(p) for p in stitch}
         rest = [p for p in self.parameters() if id(p) not in ids]
         return [{"params": rest}, {"params": stitch, "lr": self.stitch_lr or lr,
+                                   "weight_decay": 0.0}]
+
+
+class SluiceMLP(nn.Module):
+    """A sluice network: one MLP per task with hidden layers of equal width, each layer's
+    output split into two subspaces. After every layer, alpha (2T x 2T, initialised near
+    the identity) mixes all tasks' subspaces; the task heads read beta_t, a learned softmax
+    mix of the task's layer outputs. Each forward pass stores `orthogonality`, the sum over
+    tasks and layers of ||A^T B||_F^2 for the two subspaces A, B; add
+    `lambda: strength * model.orthogonality` as fit's penalty to push them apart."""
+
+    def __init__(self, n_features, width, n_layers, tasks, keep=0.9, stitch_lr=None):
+        super().__init__()
+        if width % 2:
+            raise ValueError(f"width must be even (two subspaces), got {width}.")
+        self.tasks = [t if isinstance(t, Task) else Task(t) for t in tasks]
+        T = len(self.tasks)
+        self.n_features, self.stitch_lr = n_features, stitch_lr
+        sizes = (n_features,) + (width,) * n_layers
+        self.layers = nn.ModuleList(TaskLinear(T, a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.alphas = nn.ModuleList(CrossStitch(2 * T, keep) for _ in range(n_layers))
+        self.beta = nn.Parameter(torch.zeros(T, n_layers))
+        self.heads = TaskHeads(self.tasks, width)
+        self.orthogonality = torch.zeros(())
+
+    def forward(self, x):
+        _require_shared_inputs(x, "SluiceMLP", "it mixes the tasks' activations for the same "
+                               "example")
+        T, h, outputs, ortho = len(self.tasks), x, [], 0.0
+        for layer, alpha in zip(self.layers, self.alphas):
+            h = torch.relu(layer(h))                                   # (T, n, width)
+            n, width = h.shape[1], h.shape[2]
+            parts = h.reshape(T, n, 2, width // 2)
+            a, b = parts[:, :, 0], parts[:, :, 1]
+            ortho = ortho + torch.einsum("tni,tnj->tij", a, b).pow(2).sum()
+            mixed = alpha(parts.permute(0, 2, 1, 3).reshape(2 * T, n, width // 2))
+            h = mixed.reshape(T, 2, n, width // 2).permute(0, 2, 1, 3).reshape(T, n, width)
+            outputs.append(h)
+        self.orthogonality = ortho
+        weights = torch.softmax(self.beta, dim=1)                      # (T, layers)
+        return self.heads(torch.einsum("tl,ltnd->tnd", weights, torch.stack(outputs)))
+
+    def optimizer_groups(self, lr):
+        """alpha and beta train with their own learning rate (`stitch_lr`)."""
+        special = [p for a in self.alphas for p in a.parameters()] + [self.beta]
+        ids = {id(p) for p in special}
+        rest = [p for p in self.parameters() if id(p) not in ids]
+        return [{"params": rest}, {"params": special, "lr": self.stitch_lr or lr,
                                    "weight_decay": 0.0}]
 
 

@@ -75,3 +75,34 @@ def test_task_covariance_penalty_by_hand():
     torch.testing.assert_close(penalty().double(), expected)
     with pytest.raises(ValueError, match="cannot be negative"):
         mt.TaskCovariancePenalty(w, strength=-1.0)
+
+
+def test_sluice_with_identity_mixing_and_last_layer_equals_independent_networks(data):
+    torch.manual_seed(0)
+    sluice = mt.SluiceMLP(data.n_features, 8, 2, data.tasks)
+    stl = mt.single_task_nets(data.n_features, (8, 8), data.tasks)
+    for alpha in sluice.alphas:
+        alpha.alpha.data = torch.eye(6)
+    sluice.beta.data = torch.tensor([[-1e4, 0.0]] * 3)  # all weight on the last layer
+    stl_layers = [m for m in stl.branches if isinstance(m, mt.TaskLinear)]
+    for src, dst in zip(sluice.layers, stl_layers):
+        dst.load_state_dict(src.state_dict())
+    stl.heads.load_state_dict(sluice.heads.state_dict())
+    for name in data.names:
+        torch.testing.assert_close(sluice(data.test.x)[name], stl(data.test.x)[name])
+
+
+def test_sluice_orthogonality_penalty_by_hand():
+    data = mt.make_related_tasks(n_tasks=2, n_features=3, shared_inputs=True)
+    sluice = mt.SluiceMLP(3, 4, 1, data.tasks)
+    x = data.test.x[:10]
+    sluice(x)
+    with torch.no_grad():
+        h = torch.relu(sluice.layers[0](x))  # (tasks, n, 4): halves are the two subspaces
+    by_hand = sum((h[t, :, :2].T @ h[t, :, 2:]).pow(2).sum() for t in range(2))
+    torch.testing.assert_close(sluice.orthogonality.detach(), by_hand)
+    history = mt.fit(sluice, data, epochs=5, penalty=lambda: 0.1 * sluice.orthogonality,
+                     progress=False)
+    assert len(history) == 5
+    with pytest.raises(ValueError, match="width must be even"):
+        mt.SluiceMLP(3, 5, 1, data.tasks)
