@@ -8,11 +8,16 @@
     mt.evaluate(model, data)
 """
 from .architectures import (
+    BranchedMLP,
     CrossStitch,
     CrossStitchMLP,
+    GroupLinear,
+    HierarchicalMLP,
     MMoE,
     SluiceMLP,
     TaskCovariancePenalty,
+    group_tasks,
+    task_affinity,
     task_covariance,
 )
 from .book import glue, significant
@@ -96,6 +101,8 @@ from .widgets import explorer, log_slider
 
 __version__ = "0.1.0"
 __all__ = [
+    "BranchedMLP", "GroupLinear", "group_tasks", "task_affinity",
+    "HierarchicalMLP",
     "SluiceMLP",
     "make_task_family",
     "CrossStitch", "CrossStitchMLP", "MMoE", "TaskCovariancePenalty", "task_covariance",

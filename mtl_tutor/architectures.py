@@ -9,12 +9,16 @@
   keeps each layer's two subspaces orthogonal.
 - `TaskCovariancePenalty` (deep relationship networks, Long & Wang, 2015): a matrix-normal
   prior on a layer's stacked task weights with a learned task covariance.
+- `BranchedMLP`, `task_affinity`, `group_tasks`: fully-adaptive feature sharing (Lu et al.,
+  2017), simplified: branch the top layer by groups of tasks found from their affinity.
+- `HierarchicalMLP`: low supervision (Sogaard & Goldberg, 2016) and, with shortcuts, a joint
+  many-task model in miniature (Hashimoto et al., 2017).
 """
 import torch
 from torch import nn
 
 from .data import Task
-from .layers import TaskLinear
+from .layers import TaskLinear, stacked_linear
 from .models import TaskHeads
 
 
@@ -175,3 +179,116 @@ class TaskCovariancePenalty:
         flat = self.weight.reshape(self.weight.shape[0], -1)
         omega = self.covariance() + self.eps * torch.eye(len(flat), device=flat.device)
         return self.strength * torch.trace(flat.T @ torch.linalg.solve(omega, flat))
+
+
+class HierarchicalMLP(nn.Module):
+    """Tasks supervised at different depths (low supervision, Sogaard & Goldberg, 2016):
+    `levels[t]` is the hidden layer (1 = the first) whose output feeds task t's head, so a
+    low-level task shapes the lower layers and a high-level task reads the top. With
+    `shortcuts=True` it is a joint many-task model in miniature (Hashimoto et al., 2017):
+    every layer also sees the raw input and the predictions of the tasks of the level below.
+    Layers and heads are shared by all tasks (hard sharing along the hierarchy)."""
+
+    def __init__(self, n_features, width, tasks, levels, shortcuts=False):
+        super().__init__()
+        self.tasks = [t if isinstance(t, Task) else Task(t) for t in tasks]
+        if len(levels) != len(self.tasks) or min(levels) < 1:
+            raise ValueError(f"Give one level (1 = first hidden layer) per task, got {levels}.")
+        self.levels, self.shortcuts, self.n_features = list(levels), shortcuts, n_features
+        depth = max(levels)
+        below = [sum(t.outputs for t, lv in zip(self.tasks, levels) if lv == d)
+                 for d in range(depth + 1)]  # outputs of the tasks at each level
+        sizes = [n_features] + [width + (n_features + below[d] if shortcuts else 0)
+                                for d in range(1, depth)]
+        self.layers = nn.ModuleList(nn.Linear(a, width) for a in sizes)
+        self.heads = nn.ModuleDict({t.name: nn.Linear(width, t.outputs) for t in self.tasks})
+
+    def forward(self, x):
+        _require_shared_inputs(x, "HierarchicalMLP", "all levels read the same example")
+        h, out = x, {}
+        for depth, layer in enumerate(self.layers, start=1):
+            h = torch.relu(layer(h))
+            level = [t for t, lv in zip(self.tasks, self.levels) if lv == depth]
+            for t in level:
+                out[t.name] = self.heads[t.name](h)
+            if self.shortcuts and depth < len(self.layers):
+                h = torch.cat([h, x] + [out[t.name] for t in level], dim=-1)
+        return {t.name: (out[t.name].squeeze(-1) if t.outputs == 1 else out[t.name])
+                for t in self.tasks}
+
+
+class GroupLinear(nn.Module):
+    """A task-stacked layer whose slices are tied within groups of tasks: `groups[t]` is
+    task t's group, and tasks of one group use the same weights (one branch per group).
+    One group is hard sharing of the layer; one group per task is STL."""
+
+    def __init__(self, groups, in_features, out_features):
+        super().__init__()
+        self.register_buffer("groups", torch.as_tensor(groups))
+        self.branches = TaskLinear(int(self.groups.max()) + 1, in_features, out_features)
+
+    def forward(self, x):
+        weight = self.branches.weight[self.groups]  # (tasks, in, out): slices tied by group
+        return stacked_linear(x, weight, self.branches.bias[self.groups])
+
+
+class BranchedMLP(nn.Module):
+    """Fully-adaptive feature sharing in a simplified form (Lu et al., 2017): a trunk shared
+    by all tasks, then a last hidden layer with one branch per group of tasks (`groups`),
+    then a head per task. `group_tasks` finds the groups from a trained thin model."""
+
+    def __init__(self, n_features, hidden, tasks, groups):
+        super().__init__()
+        self.tasks = [t if isinstance(t, Task) else Task(t) for t in tasks]
+        sizes = (n_features, *hidden)
+        trunk = []
+        for a, b in zip(sizes[:-2], sizes[1:-1]):
+            trunk += [nn.Linear(a, b), nn.ReLU()]
+        self.trunk = nn.Sequential(*trunk)
+        self.branch = GroupLinear(groups, sizes[-2], sizes[-1])
+        self.heads = TaskHeads(self.tasks, sizes[-1])
+
+    def forward(self, x):
+        return self.heads(torch.relu(self.branch(self.trunk(x))))
+
+
+@torch.no_grad()
+def task_affinity(model, data, split="val") -> torch.Tensor:
+    """Lu et al.'s affinity between tasks: the fraction of examples on which two tasks are
+    both "easy" or both "hard" for `model` (loss below or above that task's median).
+    Needs shared inputs. Returns a (tasks, tasks) matrix with ones on the diagonal."""
+    import torch.nn.functional as F
+
+    part = data.split(split)
+    preds = model(part.x)
+    losses = []
+    for t in data.tasks:
+        p, y = preds[t.name], part.y[t.name]
+        if t.kind == "regression":
+            losses.append((p - y).pow(2).reshape(len(y), -1).mean(dim=1))
+        elif t.kind == "binary":
+            losses.append(F.binary_cross_entropy_with_logits(p, y, reduction="none"))
+        else:
+            losses.append(F.cross_entropy(p, y, reduction="none"))
+    easy = torch.stack([loss < loss.median() for loss in losses]).float()  # (tasks, n)
+    return (easy @ easy.T + (1 - easy) @ (1 - easy).T) / easy.shape[1]
+
+
+def group_tasks(affinity: torch.Tensor, n_groups: int) -> list:
+    """Greedy grouping: start with one group per task and merge the two groups with the
+    highest mean affinity until `n_groups` remain. Returns each task's group index."""
+    groups = [[t] for t in range(len(affinity))]
+    while len(groups) > n_groups:
+        best, pair = -float("inf"), None
+        for i in range(len(groups)):
+            for j in range(i + 1, len(groups)):
+                score = affinity[groups[i]][:, groups[j]].mean().item()
+                if score > best:
+                    best, pair = score, (i, j)
+        i, j = pair
+        groups[i] += groups.pop(j)
+    labels = [0] * len(affinity)
+    for g, members in enumerate(sorted(groups)):
+        for t in members:
+            labels[t] = g
+    return labels

@@ -106,3 +106,55 @@ def test_sluice_orthogonality_penalty_by_hand():
     assert len(history) == 5
     with pytest.raises(ValueError, match="width must be even"):
         mt.SluiceMLP(3, 5, 1, data.tasks)
+
+
+def test_low_supervision_attaches_each_task_at_its_level(data):
+    model = mt.HierarchicalMLP(data.n_features, 8, data.tasks, levels=[1, 2, 2])
+    out = model(data.test.x)
+    assert all(out[name].shape == (data.test.n,) for name in data.names)
+    # the level-1 task's output does not depend on the second layer
+    out["task0"].sum().backward()
+    assert model.layers[1].weight.grad is None and model.layers[0].weight.grad is not None
+
+
+def test_joint_many_task_shortcuts_feed_input_and_lower_predictions():
+    tasks = [mt.Task("low", "multiclass", 3), mt.Task("mid"), mt.Task("high", "binary")]
+    model = mt.HierarchicalMLP(5, 8, tasks, levels=[1, 2, 3], shortcuts=True)
+    assert model.layers[1].in_features == 8 + 5 + 3  # hidden, input, the level-1 scores
+    assert model.layers[2].in_features == 8 + 5 + 1
+    out = model(torch.randn(4, 5))
+    assert out["low"].shape == (4, 3) and out["high"].shape == (4,)
+    with pytest.raises(ValueError, match="one level"):
+        mt.HierarchicalMLP(5, 8, tasks, levels=[1, 2])
+
+
+def test_group_linear_ties_slices_within_groups():
+    layer = mt.GroupLinear([0, 0, 1], 4, 3)
+    out = layer(torch.randn(5, 4))
+    torch.testing.assert_close(out[0], out[1])  # same group, same input: same output
+    assert not torch.allclose(out[0], out[2])
+    one_group = mt.GroupLinear([0, 0, 0], 4, 3)
+    assert one_group.branches.weight.shape == (1, 4, 3)  # hard sharing of the layer
+
+
+def test_group_tasks_merges_the_most_affine_tasks():
+    affinity = torch.tensor([[1.0, 0.9, 0.1, 0.2],
+                             [0.9, 1.0, 0.2, 0.1],
+                             [0.1, 0.2, 1.0, 0.8],
+                             [0.2, 0.1, 0.8, 1.0]])
+    assert mt.group_tasks(affinity, 2) == [0, 0, 1, 1]
+    assert mt.group_tasks(affinity, 4) == [0, 1, 2, 3]
+
+
+def test_task_affinity_and_a_branched_model():
+    data = mt.make_task_family(cluster_sizes=(2, 2), n_unrelated=0, seed=0)
+    model = mt.hard_sharing(data.n_features, (16, 8), data.tasks)
+    mt.fit(model, data, epochs=20, progress=False)
+    affinity = mt.task_affinity(model, data)
+    assert affinity.shape == (4, 4)
+    torch.testing.assert_close(affinity.diagonal(), torch.ones(4))
+    assert ((affinity >= 0) & (affinity <= 1)).all()
+    branched = mt.BranchedMLP(data.n_features, (16, 8), data.tasks,
+                              mt.group_tasks(affinity, 2))
+    history = mt.fit(branched, data, epochs=20, progress=False)
+    assert history["train_loss"].iloc[-1] < history["train_loss"].iloc[0]
