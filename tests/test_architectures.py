@@ -158,3 +158,12 @@ def test_task_affinity_and_a_branched_model():
                               mt.group_tasks(affinity, 2))
     history = mt.fit(branched, data, epochs=20, progress=False)
     assert history["train_loss"].iloc[-1] < history["train_loss"].iloc[0]
+
+
+def test_task_covariance_penalty_gradient():
+    """With Omega held fixed, d/dW strength * tr(W^T Omega^-1 W) = 2 strength Omega^-1 W."""
+    w = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
+    penalty = mt.TaskCovariancePenalty(w, strength=0.3, eps=0.0)
+    penalty().backward()
+    omega = penalty.covariance()
+    torch.testing.assert_close(w.grad, 2 * 0.3 * torch.linalg.solve(omega, w.detach()))
