@@ -185,6 +185,5 @@ def make_task_family(cluster_sizes=(3, 3), n_unrelated=1, relatedness=0.9, n_tra
             return own
         return math.sqrt(relatedness) * nets.net(x, groups[t]) + math.sqrt(1 - relatedness) * own
 
-    data = sample_tasks(f, T, n_features, "regression", 1, n_train, n_val, n_test, noise,
+    return sample_tasks(f, T, n_features, "regression", 1, n_train, n_val, n_test, noise,
                         shared_inputs, seed, {"groups": groups, "relatedness": relatedness})
-    return data
