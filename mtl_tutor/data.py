@@ -135,6 +135,20 @@ class MultiTaskData:
             raise ValueError(f"Unknown split {name!r}: use 'train', 'val' or 'test'.")
         return getattr(self, name)
 
+    def subset(self, names) -> "MultiTaskData":
+        """The same examples with only the tasks `names`, in that order."""
+        unknown = [n for n in names if n not in self.names]
+        if unknown or not names:
+            raise ValueError(f"Unknown task(s) {unknown or names}; the tasks are {self.names}.")
+        index = [self.names.index(n) for n in names]
+
+        def part(split):
+            x = split.x[index] if split.per_task else split.x
+            return Split(x, {n: split.y[n] for n in names}, split.per_task)
+
+        return MultiTaskData([self.tasks[i] for i in index], part(self.train), part(self.val),
+                             part(self.test), self.info)
+
     def to(self, device) -> "MultiTaskData":
         return MultiTaskData(self.tasks, self.train.to(device), self.val.to(device),
                              self.test.to(device), self.info)
