@@ -68,7 +68,8 @@ def test_generators_make_valid_problems_with_main_first(make, aux_names):
 def test_main_examples_are_repeated_not_new():
     data = aux.make_related_auxiliary(n_main=5, n_related=20)
     x = data.train.x[0]
-    assert torch.equal(x[:5], x[5:10]) and not torch.equal(data.train.x[1, :5], data.train.x[1, 5:10])
+    related = data.train.x[1]
+    assert torch.equal(x[:5], x[5:10]) and not torch.equal(related[:5], related[5:10])
     manifold = aux.make_manifold_problem(n_labelled=4, n_unlabelled=12)
     assert torch.equal(manifold.train.x[0, :4], manifold.train.x[0, 8:12])
     assert torch.equal(manifold.train.y["reconstruct"], manifold.train.x[1])
