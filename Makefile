@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 NB_DIRS := book
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg --ignore=_build
 
-.PHONY: book test unit notebooks build-book lab execute colab-cells clean
+.PHONY: book test unit notebooks build-book lab execute colab-cells student clean
 
 book: $(STAMP) build-book
 
@@ -48,5 +48,9 @@ execute: $(STAMP)
 colab-cells: $(STAMP)
 	$(PY) tools/colab_cells.py --write
 
+# Student versions of the labs (solutions removed, checks kept) in student/, for handing out.
+student: $(STAMP)
+	$(PY) tools/student.py student
+
 clean:
-	rm -rf _build
+	rm -rf _build student
