@@ -15,6 +15,7 @@ from torch import nn
 
 from .data import MultiTaskData, Split, Task
 from .generators import RelatedTeacher, _check_sizes
+from .mechanisms import _splits
 from .models import ForkedMLP
 from .runtime import get_device, set_seed
 from .train import evaluate, fit
@@ -127,12 +128,6 @@ def domain_accuracy(model, x, y) -> float:
 
 
 # --- generators ------------------------------------------------------------------------
-
-def _splits(make, n_train, n_val, n_test, seed):
-    def one(n, stream, noisy):
-        return make(n, torch.Generator().manual_seed(seed * 7919 + stream), noisy)
-    return one(n_train, 1, True), one(n_val, 2, True), one(n_test, 3, False)
-
 
 def _teacher(n_nets, n_features, seed, hidden=8):
     return RelatedTeacher(n_nets - 1, n_features, hidden, 1, 0.0,
