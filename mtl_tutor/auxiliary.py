@@ -15,7 +15,7 @@ from torch import nn
 
 from .data import MultiTaskData, Split, Task
 from .generators import RelatedTeacher, _check_sizes
-from .mechanisms import _splits
+from .mechanisms import _splits, _stream
 from .models import ForkedMLP
 from .runtime import get_device, set_seed
 from .train import evaluate, fit
@@ -144,16 +144,18 @@ def make_related_auxiliary(n_main=20, n_related=200, n_val=100, n_test=1000, n_f
     teacher = RelatedTeacher(2, n_features, 8, 1, relatedness,
                              torch.Generator().manual_seed(seed))
 
-    def make(n, g, noisy):
+    def make(n, g, noisy, repeat_main=False):
         x = torch.randn(2, n, n_features, generator=g)
-        if noisy and n == n_related:  # training: the main task has only n_main examples
+        if repeat_main:  # training: the main task has only n_main examples
             x[0] = x[0, torch.arange(n) % n_main]
         scale = noise if noisy else 0.0
         return Split(x, {name: teacher(x[t], t)[:, 0] + scale * torch.randn(n, generator=g)
                          for t, name in enumerate(["main", "related"])})
 
     return MultiTaskData([Task("main"), Task("related")],
-                         *_splits(make, n_related, n_val, n_test, seed), {"teacher": teacher})
+                         make(n_related, _stream(seed, 1), True, repeat_main=True),
+                         make(n_val, _stream(seed, 2), True), make(n_test, _stream(seed, 3), False),
+                         {"teacher": teacher})
 
 
 def make_hint_problem(n_train=100, n_val=100, n_test=1000, n_features=4, seed=0):
@@ -299,12 +301,9 @@ def make_manifold_problem(n_labelled=20, n_unlabelled=500, n_val=100, n_test=100
         x, y = sample(n, g)
         return Split(torch.stack([x, x]), {"main": y, "reconstruct": x})
 
-    def stream(k):
-        return torch.Generator().manual_seed(seed * 7919 + k)
-
     tasks = [Task("main"), Task("reconstruct", "regression", n_features)]
-    return MultiTaskData(tasks, train_split(stream(1)), eval_split(n_val, stream(2)),
-                         eval_split(n_test, stream(3)), {"n_labelled": n_labelled})
+    return MultiTaskData(tasks, train_split(_stream(seed, 1)), eval_split(n_val, _stream(seed, 2)),
+                         eval_split(n_test, _stream(seed, 3)), {"n_labelled": n_labelled})
 
 
 def make_auxiliary_family(n_main=20, n_aux=200, n_val=100, n_test=1000, n_features=10,
@@ -323,9 +322,9 @@ def make_auxiliary_family(n_main=20, n_aux=200, n_val=100, n_test=1000, n_featur
     aux = [(f"aux_r{r}_t{t}", i, r, t) for i, r in enumerate(relatedness) for t in thresholds]
     names = ["main"] + [a[0] for a in aux]
 
-    def make(n, g, noisy):
+    def make(n, g, noisy, repeat_main=False):
         x = torch.randn(len(names), n, n_features, generator=g)
-        if noisy and n == n_aux:  # training: the main task has only n_main examples
+        if repeat_main:  # training: the main task has only n_main examples
             x[0] = x[0, torch.arange(n) % n_main]
         y = {"main": teacher.net(x[0], 0)[:, 0]
              + (noise if noisy else 0.0) * torch.randn(n, generator=g)}
@@ -338,7 +337,9 @@ def make_auxiliary_family(n_main=20, n_aux=200, n_val=100, n_test=1000, n_featur
     tasks = [Task("main")] + [Task(a[0], "binary") for a in aux]
     info = {"auxiliary": pd.DataFrame([(a[0], a[2], a[3]) for a in aux],
                                       columns=["task", "relatedness", "threshold"])}
-    return MultiTaskData(tasks, *_splits(make, n_aux, n_val, n_test, seed), info)
+    return MultiTaskData(tasks, make(n_aux, _stream(seed, 1), True, repeat_main=True),
+                         make(n_val, _stream(seed, 2), True), make(n_test, _stream(seed, 3), False),
+                         info)
 
 
 def label_entropy(y: torch.Tensor) -> float:

@@ -13,12 +13,16 @@ from .data import MultiTaskData, Split, Task
 from .generators import RelatedTeacher, _check_sizes
 
 
+def _stream(seed, k):
+    """The random stream of split k (1 train, 2 validation, 3 test) of a seed."""
+    return torch.Generator().manual_seed(seed * 7919 + k)
+
+
 def _splits(make, n_train, n_val, n_test, seed):
     """Train / validation / test splits from `make(n, generator, noisy)`, each split from
     its own random stream so the test set does not depend on n_train."""
-    def one(n, stream, noisy):
-        return make(n, torch.Generator().manual_seed(seed * 7919 + stream), noisy)
-    return one(n_train, 1, True), one(n_val, 2, True), one(n_test, 3, False)
+    return (make(n_train, _stream(seed, 1), True), make(n_val, _stream(seed, 2), True),
+            make(n_test, _stream(seed, 3), False))
 
 
 def make_noisy_copies(n_copies=3, n_train=40, n_val=40, n_test=1000, n_features=10,

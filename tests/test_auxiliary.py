@@ -113,3 +113,10 @@ def test_fixed_weights_work_with_auxiliary_tasks():
     rows = aux.compare_auxiliary(aux.without_last_input(data), {"w": ["main", "z"]}, (8,), 0,
                                  epochs=2, weighting=mt.FixedWeights({"main": 1, "z": 0.1}))
     assert math.isfinite(rows[0]["error"])
+
+
+def test_validation_is_never_repeated_even_when_sizes_match():
+    data = aux.make_related_auxiliary(n_main=5, n_related=20, n_val=20)
+    assert not torch.equal(data.val.x[0, :5], data.val.x[0, 5:10])
+    family = aux.make_auxiliary_family(n_main=5, n_aux=20, n_val=20)
+    assert not torch.equal(family.val.x[0, :5], family.val.x[0, 5:10])
