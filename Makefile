@@ -48,9 +48,11 @@ execute: $(STAMP)
 colab-cells: $(STAMP)
 	$(PY) tools/colab_cells.py --write
 
-# Student versions of the labs (solutions removed, checks kept) in student/, for handing out.
+# Student versions of the labs (solutions removed, checks kept), for handing out:
+# make student (into student/) or make student STUDENT=../my-class-repo
+STUDENT ?= student
 student: $(STAMP)
-	$(PY) tools/student.py student
+	$(PY) tools/student.py $(STUDENT)
 
 clean:
 	rm -rf _build student

@@ -12,8 +12,19 @@ def verdict(capsys, check, *args):
     return ok, capsys.readouterr().out
 
 
+def _stub(*args):
+    raise NotImplementedError("Exercise: write your answer here, then run the check.")
+
+
 def right_total(tasks, preds, targets):
     return sum(mt.task_loss(t, preds[t.name], targets[t.name]) for t in tasks)
+
+
+def test_verdict_is_truthy_and_silent_in_notebooks(capsys):
+    ok, out = verdict(capsys, labs.check_total_loss, right_total)
+    assert ok and isinstance(ok, labs.Verdict) and out.startswith("Correct:")
+    assert ok._ipython_display_() is None  # IPython shows nothing more than the message
+    assert repr(ok) == "Verdict(passed=True)"
 
 
 def test_total_loss(capsys):
@@ -27,22 +38,23 @@ def test_total_loss(capsys):
                     "binary"),
         "not a tensor": (lambda t, p, y: 1.0, "torch tensor"),
         "crash": (lambda t, p, y: p["nope"], "raised KeyError"),
+        "stub": (_stub, "no answer yet"),
     }
     for name, (fn, hint) in cases.items():
         ok, out = verdict(capsys, labs.check_total_loss, fn)
         assert not ok and hint in out, (name, out)
 
 
-def right_penalty(model):
-    return sum(pairwise_l2(w) for w in stacked_weights(model))
+def right_penalty(layers):
+    return sum(pairwise_l2(w) for w in stacked_weights(layers))
 
 
 def test_pairwise_penalty(capsys):
     assert verdict(capsys, labs.check_pairwise_penalty, right_penalty)[0]
 
-    def with_biases(model):
-        layers = [m for m in model.modules() if isinstance(m, mt.TaskLinear)]
-        return right_penalty(model) + sum(pairwise_l2(m.bias[..., None]) for m in layers)
+    def with_biases(layers):
+        stacked = [m for m in layers.modules() if isinstance(m, mt.TaskLinear)]
+        return right_penalty(layers) + sum(pairwise_l2(m.bias[..., None]) for m in stacked)
 
     cases = {
         "biases": (with_biases, "biases"),
@@ -50,6 +62,10 @@ def test_pairwise_penalty(capsys):
         "not squared": (lambda m: right_penalty(m).sqrt(), "squared"),
         "vector": (lambda m: torch.stack([pairwise_l2(w) for w in stacked_weights(m)]),
                    "one number"),
+        "one layer": (lambda m: pairwise_l2(stacked_weights(m)[0]), "one layer"),
+        "detached": (lambda m: right_penalty(m).detach(), "no gradient"),
+        "item": (lambda m: right_penalty(m).item(), ".item()"),
+        "biases moved": (lambda m: right_penalty(m) + _bias_shift(m), "biases change"),
     }
     for name, (fn, hint) in cases.items():
         ok, out = verdict(capsys, labs.check_pairwise_penalty, fn)
@@ -67,6 +83,27 @@ class _Plus(torch.autograd.Function):
         return ctx.scale * grad, None  # the sign error
 
 
+class _OneGradient(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, scale):
+        ctx.scale = scale
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -ctx.scale * grad  # forgot the None for scale
+
+
+class _Failing(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, scale):
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -ctx.scale * grad, None  # scale was never stored
+
+
 def test_gradient_reversal(capsys):
     assert verdict(capsys, labs.check_gradient_reversal, reverse_gradient)[0]
     cases = {
@@ -76,6 +113,8 @@ def test_gradient_reversal(capsys):
         "detached": (lambda x, s: x.detach(), "gradients"),
         "changed": (lambda x, s: -x, "unchanged"),
         "shape": (lambda x, s: x.sum(), "shape"),
+        "one gradient": (_OneGradient.apply, "None for scale"),
+        "backward fails": (_Failing.apply, "backward pass raised AttributeError"),
     }
     for name, (fn, hint) in cases.items():
         ok, out = verdict(capsys, labs.check_gradient_reversal, fn)
@@ -102,3 +141,58 @@ def test_head_outputs(capsys):
     bad = mt.hard_sharing(data.n_features + 1, (8,), data.tasks)  # built for the wrong inputs
     ok, out = verdict(capsys, labs.check_head_outputs, bad, data)
     assert not ok and "raised ValueError" in out
+
+
+def _bias_shift(layers):
+    """A term that depends on the biases yet is zero for freshly initialised layers (biases
+    below 0.5): only moving the biases, as the check does, exposes it."""
+    bias = next(m.bias for m in layers.modules() if isinstance(m, mt.TaskLinear))
+    return (bias.detach() > 0.9).float().sum() * 1.0
+
+
+def right_shuffle(y, seed):
+    return y[torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))]
+
+
+def test_shuffle(capsys):
+    assert verdict(capsys, labs.check_shuffle, right_shuffle)[0]
+
+    def in_place(y, seed):
+        y[:] = right_shuffle(y, seed)
+        return y
+
+    cases = {
+        "in place": (in_place, "in place"),
+        "new labels": (lambda y, s: torch.randint(0, 7, y.shape).float(), "labels themselves"),
+        "unchanged": (lambda y, s: y.clone(), "original order"),
+        "unseeded": (lambda y, s: y[torch.randperm(len(y))], "same seed"),
+        "seed ignored": (lambda y, s: right_shuffle(y, 3), "not used"),
+        "shape": (lambda y, s: right_shuffle(y, s)[:10], "shape"),
+    }
+    for name, (fn, hint) in cases.items():
+        ok, out = verdict(capsys, labs.check_shuffle, fn)
+        assert not ok and hint in out, (name, out)
+
+
+def test_sharing_strength(capsys):
+    assert verdict(capsys, labs.check_sharing_strength,
+                   lambda S: mt.sharing_strength(S, normalise=False))[0]
+
+    def cosines(S, dim=0):
+        c = torch.nn.functional.normalize(S, dim=dim)
+        return c.T @ c if dim == 0 else c @ c.T
+
+    def off_diagonal_mean(m):
+        n = m.shape[0]
+        return (m.sum() - m.diagonal().sum()) / (n * (n - 1))
+
+    cases = {
+        "diagonal": (lambda S: cosines(S).mean(), "with itself"),
+        "rows": (lambda S: off_diagonal_mean(cosines(S, 1)), "rows"),
+        "dots": (lambda S: off_diagonal_mean(S.T @ S), "dot products"),
+        "matrix": (lambda S: cosines(S), "one number"),
+        "crash": (lambda S: S.foo, "raised AttributeError"),
+    }
+    for name, (fn, hint) in cases.items():
+        ok, out = verdict(capsys, labs.check_sharing_strength, fn)
+        assert not ok and hint in out, (name, out)

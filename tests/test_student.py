@@ -35,3 +35,56 @@ def test_student_version_drops_solutions_and_outputs():
     nb.cells = [unmarked]
     with pytest.raises(ValueError, match="markers"):
         student.student_version(nb)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+LABS = sorted((ROOT / "book" / "labs").glob("*.ipynb"))
+
+
+def test_there_are_four_labs_with_a_plan_and_exercises():
+    assert len(LABS) >= 4
+    for path in LABS:
+        nb = nbformat.read(path, as_version=4)
+        plan = nb.cells[0].source
+        for part in ("Learning objectives", "Prerequisites:", "Time:"):
+            assert part in plan, f"{path.name}: the first cell needs {part!r}"
+        sources = [c.source for c in nb.cells]
+        assert any("{exercise}" in s for s in sources) and any("{solution}" in s for s in sources)
+        assert any("solution" in c.metadata.get("tags", []) for c in nb.cells if
+                   c.cell_type == "code"), f"{path.name} has nothing for students to implement"
+
+
+def _check_cells(nb):
+    return [c for c in nb.cells if c.cell_type == "code" and "labs.check_" in c.source]
+
+
+@pytest.mark.parametrize("path", LABS, ids=lambda p: p.name)
+def test_the_full_lab_passes_every_check(path):
+    """The stored outputs (which nbval proves current) show every check passing."""
+    checks = _check_cells(nbformat.read(path, as_version=4))
+    assert checks, f"{path.name} calls no check from mtl_tutor.labs"
+    for cell in checks:
+        printed = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+        assert printed.startswith("Correct:"), f"{path.name}: {cell.source!r} printed {printed!r}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", LABS, ids=lambda p: p.name)
+def test_student_version_runs_up_to_its_first_exercise(path):
+    from nbclient import NotebookClient
+
+    nb = student.student_version(nbformat.read(path, as_version=4))
+    first = next(i for i, c in enumerate(nb.cells)
+                 if c.cell_type == "code" and student.STUB in c.source)
+    after = nb.cells[first + 1]
+    with_check = after.cell_type == "code" and "labs.check_" in after.source
+    nb.cells = nb.cells[:first + (2 if with_check else 1)]
+    NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    errors = [(i, o.ename) for i, c in enumerate(nb.cells) if c.cell_type == "code"
+              for o in c.outputs if o.output_type == "error"]
+    assert all(i >= first and name == "NotImplementedError" for i, name in errors), errors
+    if with_check:  # the unanswered exercise gets a hint, not a traceback
+        printed = "".join(o.get("text", "") for o in nb.cells[-1].outputs
+                          if o.output_type == "stream")
+        assert "Not yet: no answer yet" in printed
