@@ -22,3 +22,36 @@ def test_explorer_calls_update_headless_and_on_change():
 def test_log_slider_spans_orders_of_magnitude():
     slider = mt.log_slider(1e-2, -4, 0, "strength")
     assert slider.min == -4 and slider.max == 0 and slider.value == 1e-2
+
+
+def _explorer_cells():
+    import sys
+    from pathlib import Path
+
+    import nbformat
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+    import colab_cells
+
+    for path in colab_cells.notebooks():
+        cells = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+        for i, cell in enumerate(cells):
+            if "mt.explorer(" in cell.source:
+                yield path.name, cell, cells[i + 1:]
+
+
+def test_every_explorer_is_built_by_nbval_and_followed_by_a_static_figure():
+    """nbval executes each explorer cell, which builds the widget and calls its update
+    function once with the initial values (headless); its output varies, so it is not
+    compared. The online book cannot run the widget, so a figure must follow it."""
+    found = list(_explorer_cells())
+    assert found, "no explorer found in the book"
+    for name, cell, rest in found:
+        tags = cell.metadata.get("tags", [])
+        assert "nbval-ignore-output" in tags and "skip-execution" not in tags, name
+        kinds = {k for o in cell.outputs for k in o.get("data", {})}
+        assert "application/vnd.jupyter.widget-view+json" in kinds, f"{name}: never built"
+        following = next((c for c in rest if c.outputs), None)
+        assert following is not None and any(
+            "image/png" in o.get("data", {}) for o in following.outputs), \
+            f"{name}: the explorer needs a static figure right after it"
