@@ -7,6 +7,8 @@ gives a hint about the most likely mistake. It never shows the solution.
 Every check prints its verdict and returns a `Verdict`, which is true when the answer passed
 (for scripts and autograders; a notebook shows only the printed message).
 """
+import functools
+
 import torch
 
 from .data import Task
@@ -51,6 +53,37 @@ def _is_scalar(value) -> bool:
     return isinstance(value, torch.Tensor) and value.dim() == 0
 
 
+def _not_a_loss(value, what: str):
+    """A hint when `value` cannot be a loss-like number (a 0-d, finite, float tensor)."""
+    if isinstance(value, (int, float)):
+        return (f"return a torch tensor, not a Python number: without the tensor (e.g. after "
+                f".item()) the {what} has no gradient to train with.")
+    if not isinstance(value, torch.Tensor):
+        return f"return a torch tensor (got {type(value).__name__}), so that backward() can run."
+    if not _is_scalar(value):
+        return (f"the {what} must be one number (a 0-d tensor), got shape "
+                f"{tuple(value.shape)}: add the parts up into one.")
+    if not value.is_floating_point():
+        return f"the {what} must be a floating-point tensor, got {value.dtype}."
+    if not torch.isfinite(value):
+        return f"the {what} is {value.item()}: look for a division by zero or a log of 0."
+    return None
+
+
+def _safe(check):
+    """Whatever the student's answer is, a check answers with a hint, never a traceback."""
+    @functools.wraps(check)
+    def wrapped(*args):
+        try:
+            return check(*args)
+        except Exception as error:
+            return _report(False, f"your answer could not be compared with the expected one "
+                                  f"({type(error).__name__}: {error}). Check its type and "
+                                  "shape against the exercise.")
+    return wrapped
+
+
+@_safe
 def check_total_loss(fn) -> Verdict:
     """Exercise: `fn(tasks, preds, targets)` returns the multi-task loss, the sum over tasks
     of each task's loss (mean over its examples), as one scalar tensor."""
@@ -62,12 +95,9 @@ def check_total_loss(fn) -> Verdict:
     ok, value = _call(fn, tasks, preds, targets)
     if not ok:
         return _report(False, value)
-    if not isinstance(value, torch.Tensor):
-        return _report(False, f"return a torch tensor (got {type(value).__name__}), so that "
-                              "loss.backward() can run.")
-    if not _is_scalar(value):
-        return _report(False, f"the loss must be one number (a 0-d tensor), got shape "
-                              f"{tuple(value.shape)}: combine the tasks' losses into one.")
+    hint = _not_a_loss(value, "loss")
+    if hint:
+        return _report(False, hint)
     losses = torch.stack([task_loss(t, preds[t.name], targets[t.name]) for t in tasks])
     if torch.isclose(value, losses.sum()):
         return _report(True, "the total loss is the sum of the three tasks' losses.")
@@ -85,6 +115,7 @@ def check_total_loss(fn) -> Verdict:
                           "each task's loss with the loss for its kind, then add them.")
 
 
+@_safe
 def check_pairwise_penalty(fn) -> Verdict:
     """Exercise: `fn(layers)` returns the soft-sharing penalty of the task-specific hidden
     layers `layers` (e.g. `model.branches` of `mt.single_task_nets`): the sum over pairs of
@@ -97,12 +128,9 @@ def check_pairwise_penalty(fn) -> Verdict:
     ok, value = _call(fn, layers)
     if not ok:
         return _report(False, value)
-    if isinstance(value, (int, float)):
-        return _report(False, "return a torch tensor, not a Python number: without the tensor "
-                              "(e.g. after .item()) the penalty has no gradient to train with.")
-    if not _is_scalar(value):
-        shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
-        return _report(False, f"a penalty is one number to add to the loss, got {shape}.")
+    hint = _not_a_loss(value, "penalty")
+    if hint:
+        return _report(False, hint)
     weights = stacked_weights(layers)
     expected = sum(pairwise_l2(w) for w in weights)
     if torch.isclose(value, expected):
@@ -137,6 +165,7 @@ def check_pairwise_penalty(fn) -> Verdict:
                           "distance between their slices.")
 
 
+@_safe
 def check_gradient_reversal(fn) -> Verdict:
     """Exercise: `fn(x, scale)` is the identity in the forward pass and multiplies the
     gradient by -scale in the backward pass."""
@@ -178,6 +207,7 @@ def check_gradient_reversal(fn) -> Verdict:
                           f"like {grad.flatten()[0].item():.3g}.")
 
 
+@_safe
 def check_head_outputs(model, data) -> Verdict:
     """Exercise: a multi-task model whose forward pass returns {task name: predictions}
     with the shape each task's targets have."""
@@ -193,6 +223,9 @@ def check_head_outputs(model, data) -> Verdict:
         return _report(False, f"no predictions for task(s) {missing}; the keys must be the "
                               f"task names {data.names}.")
     for t in data.tasks:
+        if not isinstance(out[t.name], torch.Tensor):
+            return _report(False, f"the predictions for task {t.name!r} must be a tensor, got "
+                                  f"{type(out[t.name]).__name__}.")
         want = (4, t.outputs) if t.kind == "multiclass" else t.target_shape(4)
         got = tuple(out[t.name].shape)
         if got != tuple(want):
@@ -202,6 +235,7 @@ def check_head_outputs(model, data) -> Verdict:
     return _report(True, "one prediction per task, each of the right shape.")
 
 
+@_safe
 def check_shuffle(fn) -> Verdict:
     """Exercise: `fn(y, seed)` returns a new tensor with the labels of `y` in a random
     order that depends only on `seed` (Caruana's control: same labels, no relation to the
@@ -234,6 +268,7 @@ def check_shuffle(fn) -> Verdict:
     return _report(True, "same labels, new order, reproducible from the seed.")
 
 
+@_safe
 def check_sharing_strength(fn) -> Verdict:
     """Exercise: `fn(S)` returns the sharing strength rho of a task factor S of shape
     (k, tasks): the mean cosine similarity between the columns of two *different* tasks."""

@@ -196,3 +196,22 @@ def test_sharing_strength(capsys):
     for name, (fn, hint) in cases.items():
         ok, out = verdict(capsys, labs.check_sharing_strength, fn)
         assert not ok and hint in out, (name, out)
+
+
+ODD_ANSWERS = [None, "text", 3, [1.0], torch.tensor(1), torch.tensor([1.0, 2.0]),
+               torch.tensor(float("nan")), torch.zeros(2, 2, dtype=torch.long)]
+
+
+def test_odd_answers_get_a_hint_never_a_traceback(capsys):
+    """Whatever a student's function returns, every check answers with a hint."""
+    data = mt.make_related_tasks(n_tasks=3, n_train=10)
+    checks = [labs.check_total_loss, labs.check_pairwise_penalty,
+              labs.check_gradient_reversal, labs.check_shuffle, labs.check_sharing_strength,
+              lambda fn: labs.check_head_outputs(fn, data)]
+    for check in checks:
+        for odd in ODD_ANSWERS:
+            ok, out = verdict(capsys, check, lambda *args, odd=odd: odd)
+            assert not ok and out.startswith("Not yet:"), (check, odd, out)
+        ok, out = verdict(capsys, check, lambda *args: {name: odd for name, odd in
+                                                        zip(data.names, ODD_ANSWERS)})
+        assert not ok and out.startswith("Not yet:"), (check, out)
