@@ -72,49 +72,34 @@ def test_pairwise_penalty(capsys):
         assert not ok and hint in out, (name, out)
 
 
-class _Plus(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x, scale):
-        ctx.scale = scale
-        return x.view_as(x)
+def _wrong_reversal(backward, store_scale=True):
+    """A gradient reversal with a student's mistake in its backward pass."""
+    class Reversal(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, scale):
+            if store_scale:
+                ctx.scale = scale
+            return x.view_as(x)
 
-    @staticmethod
-    def backward(ctx, grad):
-        return ctx.scale * grad, None  # the sign error
+        @staticmethod
+        def backward(ctx, grad):
+            return backward(ctx, grad)
 
-
-class _OneGradient(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x, scale):
-        ctx.scale = scale
-        return x.view_as(x)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return -ctx.scale * grad  # forgot the None for scale
-
-
-class _Failing(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x, scale):
-        return x.view_as(x)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return -ctx.scale * grad, None  # scale was never stored
+    return Reversal.apply
 
 
 def test_gradient_reversal(capsys):
     assert verdict(capsys, labs.check_gradient_reversal, reverse_gradient)[0]
     cases = {
-        "sign": (_Plus.apply, "sign"),
+        "sign": (_wrong_reversal(lambda ctx, g: (ctx.scale * g, None)), "sign"),
         "identity": (lambda x, s: x * 1.0, "unchanged"),
         "no scale": (lambda x, s: reverse_gradient(x, 1.0), "ignored"),
         "detached": (lambda x, s: x.detach(), "gradients"),
         "changed": (lambda x, s: -x, "unchanged"),
         "shape": (lambda x, s: x.sum(), "shape"),
-        "one gradient": (_OneGradient.apply, "None for scale"),
-        "backward fails": (_Failing.apply, "backward pass raised AttributeError"),
+        "one gradient": (_wrong_reversal(lambda ctx, g: -ctx.scale * g), "None for scale"),
+        "backward fails": (_wrong_reversal(lambda ctx, g: (-ctx.scale * g, None),
+                                           store_scale=False), "raised AttributeError"),
     }
     for name, (fn, hint) in cases.items():
         ok, out = verdict(capsys, labs.check_gradient_reversal, fn)
