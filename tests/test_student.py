@@ -21,15 +21,20 @@ def test_strip_solution_keeps_the_rest():
 def test_student_version_drops_solutions_and_outputs():
     nb = nbformat.v4.new_notebook()
     code = nbformat.v4.new_code_cell("a = 1\n# BEGIN SOLUTION\nb = 2\n# END SOLUTION\ncheck(b)")
-    code.metadata["tags"] = ["solution"]
     code.outputs = [nbformat.v4.new_output("stream", text="hi")]
     answer = nbformat.v4.new_markdown_cell("The answer is 2.")
     answer.metadata["tags"] = ["solution"]
-    nb.cells = [nbformat.v4.new_markdown_cell("# Lab"), code, answer]
+    code.metadata["tags"] = ["solution", "hide-input"]
+    colab = nbformat.v4.new_code_cell(student.COLAB_MARKER + "\nimport sys")
+    colab.metadata["tags"] = ["remove-cell"]
+    self_check = nbformat.v4.new_code_cell("assert b == 2")
+    self_check.metadata["tags"] = ["remove-cell"]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Lab"), colab, code, answer, self_check]
     out = student.student_version(nb)
-    assert [c.cell_type for c in out.cells] == ["markdown", "code"]
-    assert "b = 2" not in out.cells[1].source and "check(b)" in out.cells[1].source
-    assert out.cells[1].outputs == []
+    assert [c.cell_type for c in out.cells] == ["markdown", "code", "code"]
+    assert out.cells[1].source.startswith(student.COLAB_MARKER)
+    assert "b = 2" not in out.cells[2].source and "check(b)" in out.cells[2].source
+    assert out.cells[2].outputs == [] and out.cells[2].metadata["tags"] == ["solution"]
     unmarked = nbformat.v4.new_code_cell("x = 1")
     unmarked.metadata["tags"] = ["solution"]
     nb.cells = [unmarked]

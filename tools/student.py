@@ -4,12 +4,16 @@
 
 In a lab notebook, a code cell tagged `solution` has its lines between `# BEGIN SOLUTION`
 and `# END SOLUTION` replaced by a stub that stops with a clear message (so the student
-sees where to write); a markdown cell tagged `solution` is dropped. All outputs are cleared.
+sees where to write); a markdown cell tagged `solution` is dropped. The book's hidden
+self-checks (code cells tagged `remove-cell`, other than the Colab install cell) are dropped
+too: they assert the lab's stored results, which a student's own answers need not reproduce.
+All outputs are cleared.
 """
 import sys
 from pathlib import Path
 
 import nbformat
+from colab_cells import MARKER as COLAB_MARKER
 
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
@@ -39,6 +43,9 @@ def student_version(nb):
     cells = []
     for cell in nb.cells:
         tags = cell.metadata.get("tags", [])
+        if "remove-cell" in tags and cell.cell_type == "code" and \
+                not cell.source.startswith(COLAB_MARKER):
+            continue
         if "solution" in tags:
             if cell.cell_type == "markdown":
                 continue
@@ -46,6 +53,7 @@ def student_version(nb):
                 raise ValueError("a code cell tagged 'solution' needs # BEGIN SOLUTION / "
                                  f"# END SOLUTION markers:\n{cell.source[:200]}")
             cell.source = strip_solution(cell.source)
+            cell.metadata["tags"] = [t for t in tags if t != "hide-input"]  # students see it
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
         cells.append(cell)
