@@ -7,6 +7,7 @@
     history = mt.fit(model, data, epochs=50)
     mt.evaluate(model, data)
 """
+from . import numerics
 from .architectures import (
     BranchedMLP,
     CrossStitch,
@@ -20,7 +21,7 @@ from .architectures import (
     task_affinity,
     task_covariance,
 )
-from .book import glue, significant
+from .book import fmt, glue, significant
 from .checkpoints import load_checkpoint, save_checkpoint
 from .data import KINDS, MultiTaskData, Split, Stacked, Task
 from .experiments import choose_fork, summarize, sweep
@@ -67,7 +68,8 @@ from .penalties import (
     trace_norm,
 )
 from .plots import draw_sharing_diagram, plot_comparison, plot_heatmap, plot_history
-from .runtime import get_device, pick_device, scaled, set_seed, setup
+from .runtime import get_device, pick_device, scaled, seed_offset, seeds, set_seed, setup
+from .stats import Paired, paired, paired_table
 from .tensors import (
     fold,
     hosvd,
@@ -101,6 +103,7 @@ from .widgets import explorer, log_slider
 
 __version__ = "0.1.0"
 __all__ = [
+    "fmt", "numerics", "Paired", "paired", "paired_table", "seed_offset", "seeds",
     "BranchedMLP", "GroupLinear", "group_tasks", "task_affinity",
     "HierarchicalMLP",
     "SluiceMLP",

@@ -1,22 +1,48 @@
-"""Helpers for the book's notebooks: putting computed numbers into the prose."""
+"""Helpers for the book's notebooks: one number format for tables and prose alike."""
+import math
+import numbers
+
+import numpy as np
 
 
 def significant(value: float, digits: int = 3) -> float:
-    """`value` rounded to `digits` significant digits (what the book prints)."""
+    """`value` rounded to `digits` significant digits."""
     return float(f"{value:.{digits}g}")
 
 
+def fmt(value, digits: int = 3) -> str:
+    """How the book prints a number: integers whole, other numbers to `digits` significant
+    digits in plain notation, without trailing zeros (0.0612, 13.8, 37200, 0.5, -0.18).
+
+    `setup` makes pandas print tables with it, and `glue` puts numbers into the prose with
+    it, so a number in the text reads exactly like the same number in a table.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    value = float(value)
+    if math.isnan(value) or math.isinf(value):
+        return str(value)
+    if value == 0:
+        return "0"
+    text = np.format_float_positional(value, precision=digits, unique=False,
+                                      fractional=False, trim="-")
+    return "0" if text in ("-0", "0") else text
+
+
 def glue(name: str, value, digits: int = 3):
-    """Store a computed number under `name` for the prose ({glue:text}`name`), rounded to
-    `digits` significant digits so the stored output is stable across machines.
+    """Store a computed value under `name` for the prose ({glue:text}`name`), as the text
+    `fmt` gives (so 13.8 reads "13.8", never "14.0"); strings are stored as they are.
 
     Outside Jupyter Book (e.g. on Colab without myst-nb) it does nothing, so the
     notebooks run anywhere.
     """
-    if isinstance(value, float) or hasattr(value, "item"):
-        value = significant(float(value), digits)
+    if hasattr(value, "item") and not isinstance(value, str):
+        value = value.item()
+    text = value if isinstance(value, str) else fmt(value, digits)
     try:
         from myst_nb import glue as myst_glue
     except ImportError:
         return
-    myst_glue(name, value, display=False)
+    myst_glue(name, text, display=False)

@@ -4,10 +4,14 @@ import random
 import warnings
 
 import numpy as np
+import pandas as pd
 import torch
+
+from .book import fmt
 
 DEVICE_ENV = "MTL_TUTOR_DEVICE"
 SCALE_ENV = "MTL_TUTOR_SCALE"
+SEED_ENV = "MTL_TUTOR_SEED"
 _device = torch.device("cpu")
 
 
@@ -55,13 +59,17 @@ def setup(seed: int = 0, threads: int = 1, device: str = "auto", verbose: bool =
     One thread is the default because the book's models are small (more threads rarely
     help them) and because the thread count can change the last digits of a result.
     Returns the chosen `torch.device`; `get_device()` returns it later.
+    `MTL_TUTOR_SEED` (default 0) is added to `seed` here and to every seed `seeds` gives,
+    so a whole notebook can be re-run on other random draws. Tables print with `fmt`.
     """
     global _device
     if threads < 1:
         raise ValueError(f"threads must be at least 1, got {threads}.")
     torch.set_num_threads(threads)
+    seed = seed + seed_offset()
     set_seed(seed)
     _device = pick_device(device)
+    pd.set_option("display.float_format", fmt)
     if verbose:
         print(f"mtl_tutor: seed {seed}, {threads} thread(s), device {_device.type}")
     return _device
@@ -72,16 +80,33 @@ def get_device() -> torch.device:
     return _device
 
 
+def _env_int(name: str, default: int, minimum: int) -> int:
+    value = os.environ.get(name, str(default))
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, got {value!r}.") from None
+    if number < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {number}.")
+    return number
+
+
+def seed_offset() -> int:
+    """`MTL_TUTOR_SEED`: 0 for the book's recorded run; any other number re-runs every
+    experiment on other random draws (`make robustness` does)."""
+    return _env_int(SEED_ENV, 0, 0)
+
+
+def seeds(count: int) -> range:
+    """The seeds of a repeated experiment: `count` of them (times `MTL_TUTOR_SCALE`),
+    starting at `MTL_TUTOR_SEED` (0 unless set). Each seed gives every method the same data
+    and, where the models match, the same initialisation, so results can be paired."""
+    start = seed_offset()
+    return range(start, start + scaled(count))
+
+
 def scaled(count: int) -> int:
     """`count` times the experiment scale: 1 by default (the book's validated CPU run);
     set MTL_TUTOR_SCALE=4 (say) on a GPU machine to run four times more seeds or sizes.
     Printed numbers then differ from the book's, as they should."""
-    value = os.environ.get(SCALE_ENV, "1")
-    try:
-        factor = int(value)
-    except ValueError:
-        raise ValueError(f"{SCALE_ENV} must be a whole number such as 1 or 4, "
-                         f"got {value!r}.") from None
-    if factor < 1:
-        raise ValueError(f"{SCALE_ENV} must be at least 1, got {factor}.")
-    return count * factor
+    return count * _env_int(SCALE_ENV, 1, 1)

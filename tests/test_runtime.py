@@ -41,3 +41,32 @@ def test_environment_variable_overrides(monkeypatch):
 def test_missing_device_falls_back_to_cpu():
     with pytest.warns(UserWarning, match="not available"):
         assert mt.pick_device("cuda") == torch.device("cpu")
+
+
+def test_seeds_scale_and_offset(monkeypatch):
+    monkeypatch.delenv("MTL_TUTOR_SEED", raising=False)
+    monkeypatch.delenv("MTL_TUTOR_SCALE", raising=False)
+    assert list(mt.seeds(3)) == [0, 1, 2]
+    monkeypatch.setenv("MTL_TUTOR_SEED", "1000")
+    monkeypatch.setenv("MTL_TUTOR_SCALE", "2")
+    assert list(mt.seeds(3)) == list(range(1000, 1006))
+    assert "seed 1005" in _setup_line(seed=5)
+    monkeypatch.setenv("MTL_TUTOR_SEED", "-1")
+    with pytest.raises(ValueError, match="MTL_TUTOR_SEED must be at least 0"):
+        mt.seeds(3)
+
+
+def _setup_line(seed):
+    import contextlib
+    import io
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        mt.setup(seed=seed)
+    return out.getvalue()
+
+
+def test_setup_prints_tables_in_the_book_format():
+    import pandas as pd
+    mt.setup(seed=0, verbose=False)
+    text = repr(pd.DataFrame({"x": [0.06123, 13.84, 37184.0]}))
+    assert "0.0612" in text and "13.8" in text and "37200" in text

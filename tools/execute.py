@@ -3,8 +3,11 @@
     python tools/execute.py book/why_mtl.ipynb [more.ipynb ...]
 
 Times go to book/execution_times.json, with the machine they were measured on; the
-book's execution status page (book/status.ipynb) shows them.
+book's execution status page (book/status.ipynb) shows them and is executed last when it is
+among the notebooks (`make execute` with no NB runs them all). The numerics fingerprint the
+outputs are recorded with goes to book/numerics.json (tools/gate.py compares it).
 """
+import fcntl
 import json
 import os
 import platform
@@ -17,7 +20,11 @@ import torch
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from mtl_tutor import numerics  # noqa: E402
+
 TIMES = ROOT / "book" / "execution_times.json"
+NUMERICS = ROOT / "book" / "numerics.json"
 
 
 def machine() -> dict:
@@ -32,6 +39,29 @@ def machine() -> dict:
             "torch": torch.__version__.split("+")[0], "device": "cpu"}
 
 
+def record_numerics(paths) -> None:
+    """Store the fingerprint the outputs are recorded with (tools/gate.py compares it).
+    Refuses to mix: recording some notebooks under other numerics than the rest would leave
+    a book that matches no machine."""
+    missing = [name for name, ok in numerics.pins_in_force().items() if not ok]
+    if missing:
+        sys.exit(f"execute.py: the numerics pins are not set ({', '.join(missing)}); "
+                 "run it through `make execute`.")
+    here = numerics.fingerprint(parts=True)
+    stored = json.loads(NUMERICS.read_text()) if NUMERICS.exists() else None
+    every = {p.resolve() for p in ROOT.joinpath("book").rglob("*.ipynb")
+             if ".ipynb_checkpoints" not in p.parts}
+    if stored and stored["fingerprint"] != here["fingerprint"] and \
+            not every <= {Path(p).resolve() for p in paths} and not os.environ.get("FORCE"):
+        sys.exit(f"execute.py: this machine's numerics fingerprint {here['fingerprint']} "
+                 f"differs from the book's {stored['fingerprint']}; outputs recorded here "
+                 "would not match the other notebooks'. Re-execute every notebook "
+                 "(make execute), or set FORCE=1.")
+    NUMERICS.write_text(json.dumps({**here, "capability": numerics.capability(),
+                                    "pins": numerics.PINS, "machine": machine()},
+                                   indent=1) + "\n")
+
+
 def execute(path: Path) -> float:
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
@@ -42,8 +72,17 @@ def execute(path: Path) -> float:
     return seconds
 
 
+def save_time(path: Path, seconds: float) -> None:
+    with open(TIMES.with_suffix(".lock"), "w") as lock:  # several `make execute` at once
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        record = json.loads(TIMES.read_text()) if TIMES.exists() else {"notebooks": {}}
+        record["notebooks"][str(path.relative_to(ROOT))] = round(seconds, 1)
+        record["machine"] = machine()
+        TIMES.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+
+
 def main(paths):
-    record = json.loads(TIMES.read_text()) if TIMES.exists() else {"notebooks": {}}
+    record_numerics(paths)
     status = ROOT / "book" / "status.ipynb"
     for name in paths:
         path = Path(name).resolve()
@@ -51,10 +90,8 @@ def main(paths):
             continue  # executed last, after the times it shows are written
         seconds = execute(path)
         print(f"{path.relative_to(ROOT)}: {seconds:.1f} s", flush=True)
-        record["notebooks"][str(path.relative_to(ROOT))] = round(seconds, 1)
-        record["machine"] = machine()
-        TIMES.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
-    if status.exists():
+        save_time(path, seconds)
+    if status in {Path(name).resolve() for name in paths}:
         execute(status)
 
 
