@@ -9,6 +9,7 @@ memory (nothing is written back), two at a time, errors allowed so one failing c
 not hide the next. Each notebook's latest result (date, failures, minutes) is merged into
 book/robustness.json, which the status page shows; exit status 1 if anything failed.
 """
+import fcntl
 import json
 import os
 import sys
@@ -69,16 +70,18 @@ def main(names):
     with ProcessPoolExecutor(max_workers=2) as pool:
         results = list(pool.map(_job, jobs))
     found = [f for fs, _ in results for f in fs]
-    record = json.loads(RECORD.read_text()) if RECORD.exists() else {"notebooks": {}}
-    record["settings"] = [" ".join(f"{k}={v}" for k, v in s.items()) for s in SETTINGS]
-    for path in paths:
-        name = str(path.relative_to(ROOT))
-        record["notebooks"][name] = {
-            "date": date.today().isoformat(),
-            "minutes": round(sum(s for (p, _), (_, s) in zip(jobs, results)
-                                 if p == str(path)) / 60, 1),
-            "failures": [f for f in found if f["notebook"] == name]}
-    RECORD.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+    with open(RECORD.with_suffix(".lock"), "w") as lock:  # several runs at once
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        record = json.loads(RECORD.read_text()) if RECORD.exists() else {"notebooks": {}}
+        record["settings"] = [" ".join(f"{k}={v}" for k, v in s.items()) for s in SETTINGS]
+        for path in paths:
+            name = str(path.relative_to(ROOT))
+            record["notebooks"][name] = {
+                "date": date.today().isoformat(),
+                "minutes": round(sum(s for (p, _), (_, s) in zip(jobs, results)
+                                     if p == str(path)) / 60, 1),
+                "failures": [f for f in found if f["notebook"] == name]}
+        RECORD.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
     minutes = round((time.perf_counter() - start) / 60, 1)
     for f in found:
         kind = "hidden check" if f["hidden_check"] else "cell"
