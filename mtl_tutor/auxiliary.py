@@ -139,7 +139,11 @@ def make_related_auxiliary(n_main=20, n_related=200, n_val=100, n_test=1000, n_f
     """A main task with `n_main` examples and a related auxiliary task with `n_related`
     examples of its own (per-task inputs; relatedness as in `make_related_tasks`, the
     expected correlation of the two functions). The main task's examples are repeated to
-    `n_related` rows so that both tasks take the same number of steps per epoch."""
+    `n_related` rows so that both tasks take the same number of steps per epoch.
+
+    The main function itself depends on `relatedness` (it mixes a part shared with the
+    auxiliary task and a part of its own), so compare an auxiliary task with "main alone"
+    trained on the same data, i.e. with the same `relatedness` and seed."""
     _check_sizes(n_main=n_main, n_related=n_related, n_val=n_val, n_test=n_test)
     teacher = RelatedTeacher(2, n_features, 8, 1, relatedness,
                              torch.Generator().manual_seed(seed))
