@@ -14,7 +14,8 @@ def nbval_flags():
     return re.search(r"^NBVAL := (.*)$", makefile, re.M).group(1).split()
 
 
-def run_nbval(tmp_path, source, stored_text):
+def probe_notebook(tmp_path, source, stored_text):
+    """A one-cell notebook whose stored output is `stored_text`."""
     cell = nbformat.v4.new_code_cell(source, execution_count=1)
     cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=stored_text)]
     nb = nbformat.v4.new_notebook(cells=[cell])
@@ -22,6 +23,11 @@ def run_nbval(tmp_path, source, stored_text):
                                  "language": "python"}
     path = tmp_path / "probe.ipynb"
     nbformat.write(nb, path)
+    return path
+
+
+def run_nbval(tmp_path, source, stored_text):
+    path = probe_notebook(tmp_path, source, stored_text)
     return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                            *nbval_flags(), str(path)], cwd=ROOT, capture_output=True, text=True)
 

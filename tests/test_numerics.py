@@ -7,10 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import nbformat
 from jupyter_client.manager import start_new_kernel
 
 from mtl_tutor import numerics
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_nbval_strict import nbval_flags, probe_notebook  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CPUINFO = Path("/proc/cpuinfo")
@@ -18,12 +20,6 @@ CPUINFO = Path("/proc/cpuinfo")
 AVX2 = platform.machine().lower() in ("x86_64", "amd64") and CPUINFO.exists() and \
     " avx2" in CPUINFO.read_text()
 UNPINNED = {k: v for k, v in os.environ.items() if k not in numerics.PINS}
-
-
-def nbval_flags():
-    import re
-    makefile = (ROOT / "Makefile").read_text()
-    return re.search(r"^NBVAL := (.*)$", makefile, re.M).group(1).split()
 
 
 def test_the_fingerprint_is_repeatable_and_names_each_kernel():
@@ -51,13 +47,7 @@ def test_the_kernel_spec_carries_the_pins():
 
 
 def run_gate(tmp_path, source, stored, expect=None):
-    cell = nbformat.v4.new_code_cell(source, execution_count=1)
-    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=stored)]
-    nb = nbformat.v4.new_notebook(cells=[cell])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
-    path = tmp_path / "probe.ipynb"
-    nbformat.write(nb, path)
+    path = probe_notebook(tmp_path, source, stored)
     env = dict(UNPINNED)
     if expect:
         env["MTL_TUTOR_EXPECT_FINGERPRINT"] = expect
