@@ -4,7 +4,6 @@
 one loss per task, combine them (the weighting hook), add a penalty (the soft-sharing
 hook), backward, step; at each epoch's end, validate and keep the best weights.
 """
-import copy
 import math
 import warnings
 
@@ -153,7 +152,7 @@ def fit(model: nn.Module, data, *, epochs: int = 100, lr: float = 1e-2, batch_si
             bar.set_postfix(train=f"{row['train_loss']:.3g}", val=f"{row['val_loss']:.3g}")
             if row["val_loss"] < best_loss:
                 best_loss, best_epoch = row["val_loss"], epoch
-                best_state = copy.deepcopy(model.state_dict())
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             elif patience is not None and epoch - best_epoch >= patience:
                 break
     except KeyboardInterrupt:
