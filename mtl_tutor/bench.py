@@ -1,10 +1,11 @@
 """Benchmark: mtl_tutor's training engine against the loops a PyTorch user would write.
 
     python -m mtl_tutor.bench            # the default, CPU-sized run (about a minute)
-    python -m mtl_tutor.bench --quick    # a smoke run
+    python -m mtl_tutor.bench --quick    # a smoke run: that it works, no speed-ups
 
 Prints three comparisons, each measured side by side in one run on the same data, model
-sizes, epochs and seed:
+sizes, epochs and seed, every time after a warm-up run, as the median (and range) of
+several runs:
 1. `mt.fit` on hard sharing with 10 tasks against the idiomatic loop (a DataLoader over a
    TensorDataset, one head call and one loss per task, summed);
 2. 10 STL networks trained as one task-stacked model against a loop of 10 separate models;
@@ -12,6 +13,7 @@ sizes, epochs and seed:
    sizes, with a short profile of where the rest of the time goes.
 """
 import argparse
+import statistics
 import time
 
 import torch
@@ -95,14 +97,24 @@ def engine(model_fn, data, epochs, batch_size, lr):
 
 
 def timed(fn, *args, repeats=3):
-    """Best wall time of `repeats` runs (each from the same seed) and the last result."""
-    best, result = float("inf"), None
+    """Run `fn` once untimed (the warm-up: the first call pays PyTorch's start-up costs),
+    then `repeats` times from the same seed. Returns (median, fastest, slowest seconds) and
+    the last result."""
+    set_seed(0)
+    fn(*args)
+    seconds, result = [], None
     for _ in range(repeats):
         set_seed(0)
         start = time.perf_counter()
         result = fn(*args)
-        best = min(best, time.perf_counter() - start)
-    return best, result
+        seconds.append(time.perf_counter() - start)
+    return (statistics.median(seconds), min(seconds), max(seconds)), result
+
+
+def ratio(slow, fast):
+    """slow / fast as 'median (lowest to highest)', from two (median, min, max) timings."""
+    return (f"{slow[0] / fast[0]:5.1f}x (range {slow[1] / fast[2]:.1f} to "
+            f"{slow[2] / fast[1]:.1f})")
 
 
 def matmul_rate(batch, repeats=200):
@@ -155,22 +167,25 @@ def main(argv=None):
             ("hard sharing, mt.fit", t_fit, loss_fit),
             ("10 STL models, a loop of separate models", t_loop, loss_loop),
             ("10 STL models, one task-stacked model (mt.fit)", t_stack, loss_stack)]
-    print(f"{'run':50s} {'seconds':>8s} {'final train loss':>17s}")
-    for name, seconds, loss in rows:
-        print(f"{name:50s} {seconds:8.2f} {loss:17.4f}")
+    print(f"{'run':50s} {'median s':>9s} {'range s':>13s} {'final train loss':>17s}")
+    for name, (median, low, high), loss in rows:
+        print(f"{name:50s} {median:9.3f} {low:6.3f}-{high:<6.3f} {loss:17.4f}")
+    if args.quick:
+        print("\nsmoke run: too small and too short for its ratios to mean anything; run "
+              "without --quick to measure them")
+        return
 
     steps = epochs * -(-n // batch)
-    achieved = step_flops(batch) * steps / t_fit
+    achieved = step_flops(batch) * steps / t_fit[0]
     peak = matmul_rate(batch)
-    print(f"\nspeed-up of mt.fit over the idiomatic loop:      {t_idiom / t_fit:5.1f}x "
+    print(f"\nspeed-up of mt.fit over the idiomatic loop:        {ratio(t_idiom, t_fit)} "
           "(target 3x)")
-    print(f"speed-up of the stacked STL over a loop of models: {t_loop / t_stack:5.1f}x "
+    print(f"speed-up of the stacked STL over a loop of models: {ratio(t_loop, t_stack)} "
           "(target 4x)")
     print(f"throughput of mt.fit: {achieved / 1e9:.3f} GFLOP/s = {achieved / peak:.1%} of this "
           f"machine's matmul rate at these sizes ({peak / 1e9:.2f} GFLOP/s)")
-    if not args.quick:
-        print("\nwhere one epoch of mt.fit spends its time (torch profiler, self CPU time):")
-        print(profile_fit(data, batch, lr))
+    print("\nwhere one epoch of mt.fit spends its time (torch profiler, self CPU time):")
+    print(profile_fit(data, batch, lr))
 
 
 if __name__ == "__main__":

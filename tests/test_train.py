@@ -125,3 +125,23 @@ def test_batches_cover_every_example_once(shared):
     order = torch.cat(seen_x).sum(1).argsort()
     torch.testing.assert_close(torch.cat(seen_x)[order], x0[x0.sum(1).argsort()])
     assert sorted(torch.cat(seen_y).tolist()) == sorted(data.train.y["task0"].tolist())
+
+
+def test_no_host_sync_inside_the_training_step(data, monkeypatch):
+    """Reading a value from the device (item, tolist, cpu, numpy) waits for the GPU; fit does
+    it once per epoch for its history, never per minibatch (issue 24: GPU-ready without a
+    GPU). Counted here on the CPU: the count must not grow with the number of batches."""
+    counts = []
+    for batch_size in (64, 8):  # 1 and 8 batches per epoch
+        calls = []
+        for name in ("item", "tolist", "cpu", "numpy"):
+            original = getattr(torch.Tensor, name)
+            monkeypatch.setattr(torch.Tensor, name,
+                                lambda self, *a, _f=original, _n=name, _c=calls, **k:
+                                _c.append(_n) or _f(self, *a, **k))
+        model = mt.hard_sharing(data.n_features, (8,), data.tasks)
+        mt.fit(model, data, epochs=3, batch_size=batch_size, progress=False)
+        monkeypatch.undo()
+        counts.append(len(calls))
+    assert counts[0] == counts[1], f"host syncs depend on the number of batches: {counts}"
+    assert counts[0] <= 2 * 3, f"more than two host reads per epoch: {counts[0]} in 3 epochs"
