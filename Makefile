@@ -35,8 +35,11 @@ unit: $(STAMP)
 # nbval re-executes every notebook and compares its text outputs with the stored ones. The
 # gate first checks the numerics fingerprint: where it differs from the book's (ARM, say),
 # the claims are validated (every cell and hidden check) instead of the printed digits.
+# Two notebooks at a time, one per core (each kernel is single-threaded); each notebook's
+# cells stay together in one worker (--dist loadfile). NB_WORKERS=1 runs them one by one.
+NB_WORKERS ?= 2
 notebooks: $(STAMP)
-	$(OFFLINE) $(PINNED) $(PY) tools/gate.py $(NBVAL) $(NB_DIRS)
+	$(OFFLINE) $(PINNED) $(PY) tools/gate.py $(NBVAL) -n $(NB_WORKERS) --dist loadfile $(NB_DIRS)
 
 # Renders the stored (nbval-validated) outputs; warnings and broken references fail it.
 build-book: $(STAMP)
