@@ -5,8 +5,10 @@ validation or test) for all tasks: the inputs are either shared by every task, o
 (n, features), or one set per task, of shape (tasks, n, features); the targets are a dict
 from task name to a tensor with n rows. `MultiTaskData` is the three splits together.
 """
+import warnings
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 KINDS = ("regression", "binary", "multiclass")
@@ -49,6 +51,31 @@ def _check_finite(t: torch.Tensor, what: str) -> None:
                          "remove or impute them before training.")
 
 
+_converted = []  # dtypes already noted by _as_tensor
+
+
+def _as_tensor(value, what: str) -> torch.Tensor:
+    """NumPy arrays, pandas objects and lists as tensors; other float types as float32 (the
+    dtype of PyTorch's layers), with one note. Integer and boolean values are kept."""
+    if not isinstance(value, torch.Tensor):
+        if hasattr(value, "to_numpy"):  # a pandas Series or DataFrame
+            value = value.to_numpy()
+        try:
+            value = torch.tensor(np.asarray(value))  # a copy: the array may be read-only
+        except (TypeError, ValueError, RuntimeError):
+            raise TypeError(f"{what} must be numbers (a tensor, a NumPy array or a pandas "
+                            f"object), got {type(value).__name__}; convert text or mixed "
+                            "columns to numbers first.") from None
+    if value.is_floating_point() and value.dtype != torch.float32:
+        if not _converted:  # one note per session, not one per split and task
+            _converted.append(value.dtype)
+            warnings.warn(f"mtl_tutor converts {value.dtype} data to torch.float32, the dtype "
+                          "of PyTorch's layers (noted once); convert with .float() or "
+                          ".astype('float32') to avoid the copy.", stacklevel=4)
+        value = value.float()
+    return value
+
+
 class Stacked(dict):
     """A dict {task name: tensor} whose values are slices of one tensor with the tasks on
     its first axis. The tensor is kept as `.stacked`, so code that handles all tasks alike
@@ -71,8 +98,21 @@ class Split:
     per_task: bool | None = None
 
     def __post_init__(self):
+        if isinstance(self.x, torch.Tensor) and isinstance(self.y, Stacked):
+            pass  # a minibatch cut from a checked Split: nothing to convert
+        else:
+            self.x = _as_tensor(self.x, "inputs x")
+            if not self.x.is_floating_point():
+                self.x = self.x.float()  # integer or boolean features
+            if hasattr(self.y, "columns"):  # a pandas DataFrame: one task per column
+                self.y = {str(c): self.y[c] for c in self.y.columns}
+            if isinstance(self.y, dict):
+                self.y = {name: _as_tensor(y, f"targets of task {name!r}")
+                          for name, y in self.y.items()}
+            else:  # a target matrix (n, tasks): MultiTaskData names its columns
+                self.y = _as_tensor(self.y, "targets y")
         if self.per_task is None:
-            self.per_task = isinstance(self.x, torch.Tensor) and self.x.dim() == 3
+            self.per_task = self.x.dim() == 3
 
     @property
     def n(self) -> int:
@@ -84,6 +124,25 @@ class Split:
 
     def _rows(self, index):
         return self.x[:, index] if self.per_task else self.x[index]
+
+    def holdout(self, fraction: float, seed: int = 0) -> tuple:
+        """(the rest, a random `fraction` of the examples): e.g. a validation split made from
+        the training data, `train, val = train.holdout(0.2)`."""
+        if not 0 < fraction < 1:
+            raise ValueError(f"holdout: fraction must lie strictly between 0 and 1, got "
+                             f"{fraction}.")
+        order = torch.randperm(self.n, generator=torch.Generator().manual_seed(seed))
+        cut = max(1, round(fraction * self.n))
+        if cut >= self.n:
+            raise ValueError(f"holdout: {self.n} example(s) are too few to hold out "
+                             f"{fraction:.0%} and keep some for training.")
+
+        def part(index):
+            index = index.to(self.x.device)
+            return Split(self._rows(index), {k: y[index] for k, y in self.y.items()},
+                         self.per_task)
+
+        return part(order[cut:]), part(order[:cut])
 
     def to(self, device) -> "Split":
         return Split(self.x.to(device), {name: y.to(device) for name, y in self.y.items()},
@@ -111,10 +170,27 @@ class MultiTaskData:
     """Train, validation and test splits for a list of tasks, checked on construction."""
 
     def __init__(self, tasks, train: Split, val: Split, test: Split, info: dict | None = None):
-        self.tasks = list(tasks)
+        if isinstance(tasks, (str, Task)):
+            tasks = [tasks]
+        for t in tasks:
+            if not isinstance(t, (Task, str)):
+                raise TypeError(f"tasks must be Task objects or task names (strings), got "
+                                f"{t!r}; e.g. [mt.Task('price'), mt.Task('sold', 'binary')].")
+        # a bare name is a regression task
+        self.tasks = [t if isinstance(t, Task) else Task(t) for t in tasks]
         names = [t.name for t in self.tasks]
         if len(set(names)) != len(names):
             raise ValueError(f"Task names must be unique, got {names}.")
+        for split_name, split in (("train", train), ("val", val), ("test", test)):
+            if split is None:
+                raise ValueError(
+                    f"The {split_name} split is missing (None). fit needs a validation split "
+                    "(to stop early and keep the best weights) and evaluate a test split; "
+                    "hold part of the training data out: train, val = train.holdout(0.2).")
+            if not isinstance(split, Split):
+                raise TypeError(f"The {split_name} split must be an mt.Split(x, y), got "
+                                f"{type(split).__name__}.")
+            self._name_targets(split_name, split)
         self.train, self.val, self.test = train, val, test
         self.info = info or {}
         for split_name in ("train", "val", "test"):
@@ -157,6 +233,29 @@ class MultiTaskData:
         kind = "shared" if self.train.shared_inputs else "per-task"
         return (f"MultiTaskData({len(self.tasks)} tasks, {self.n_features} features, {kind} "
                 f"inputs, n = {self.train.n} / {self.val.n} / {self.test.n})")
+
+    def _name_targets(self, split_name: str, split: Split) -> None:
+        """A target matrix (n, tasks) or, for one task, a vector becomes {task name: column};
+        binary targets given as integers or booleans become floats."""
+        y = split.y
+        if isinstance(y, torch.Tensor):
+            if y.dim() == 1 and len(self.tasks) == 1:
+                split.y = {self.names[0]: y}
+            elif y.dim() == 2 and y.shape[1] == len(self.tasks):
+                split.y = {name: y[:, i] for i, name in enumerate(self.names)}
+            else:
+                raise ValueError(
+                    f"{split_name} split: targets of shape {tuple(y.shape)} do not fit "
+                    f"{len(self.tasks)} task(s); give a dict {{task name: targets}} or a "
+                    f"matrix with one column per task, in the order {self.names}.")
+        for task in self.tasks:
+            target = split.y.get(task.name)
+            if task.kind == "binary" and isinstance(target, torch.Tensor) \
+                    and not target.is_floating_point():
+                split.y[task.name] = target.float()
+            if task.kind == "multiclass" and isinstance(target, torch.Tensor) \
+                    and target.dtype in (torch.int8, torch.int16, torch.int32, torch.uint8):
+                split.y[task.name] = target.long()
 
     def _check(self, split_name: str, split: Split) -> None:
         where = f"{split_name} split"

@@ -24,10 +24,11 @@ class FixedWeights:
         self.weights = dict(weights)
 
     def __call__(self, losses):
-        missing = set(losses) - set(self.weights)
-        if missing:
-            raise ValueError(f"FixedWeights has no weight for task(s) {sorted(missing)}; "
-                             f"give one weight per task: {sorted(losses)}.")
+        missing, unknown = set(losses) - set(self.weights), set(self.weights) - set(losses)
+        if missing or unknown:
+            raise ValueError(f"FixedWeights needs one weight per task {sorted(losses)}; "
+                             f"missing: {sorted(missing) or 'none'}, unknown task(s): "
+                             f"{sorted(unknown) or 'none'} (a typo in a task name?).")
         return sum(self.weights[name] * loss for name, loss in losses.items())
 
 

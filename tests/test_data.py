@@ -74,3 +74,56 @@ def test_task_family_has_its_group_structure():
         unrelated += [corr[t, 4] for t in range(4)]
     assert torch.stack(within).mean() > 0.8
     assert abs(torch.stack(unrelated).mean()) < 0.2
+
+
+def test_numpy_pandas_and_float64_data_are_converted_once():
+    """What torch.from_numpy and pandas give (float64, integer labels, a DataFrame of targets,
+    task names as strings) trains; one note says float64 became float32."""
+    import warnings
+
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+
+    def part(n):
+        x = rng.normal(size=(n, 3))  # float64
+        targets = pd.DataFrame({"price": x @ [1.0, -1.0, 0.5], "sold": (x[:, 0] > 0).astype(int)})
+        return mt.Split(x, targets)
+
+    from mtl_tutor import data as data_module
+
+    data_module._converted.clear()  # as in a fresh session
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        data = mt.MultiTaskData(["price", mt.Task("sold", "binary")], part(40), part(20),
+                                part(20))
+    notes = {str(w.message) for w in caught}
+    assert len(notes) == 1 and "float64" in notes.pop()
+    assert data.train.x.dtype == torch.float32
+    assert data.train.y["price"].dtype == torch.float32
+    assert data.train.y["sold"].dtype == torch.float32  # binary 0/1 integers as floats
+    assert data.tasks[0] == mt.Task("price")
+    model = mt.hard_sharing(data.n_features, (8,), data.tasks)
+    history = mt.fit(model, data, epochs=5, progress=False)
+    assert len(history) == 5
+
+
+def test_a_target_matrix_and_integer_class_labels():
+    x = torch.randn(30, 4)
+    y = torch.randn(30, 2)
+    split = mt.Split(x, y)
+    data = mt.MultiTaskData(["a", "b"], split, mt.Split(x, y), mt.Split(x, y))
+    assert torch.equal(data.train.y["b"], y[:, 1])
+    labels = torch.randint(0, 3, (30,), dtype=torch.int32)
+    one = mt.MultiTaskData([mt.Task("c", "multiclass", 3)], *(mt.Split(x, labels) for _ in "tvt"))
+    assert one.train.y["c"].dtype == torch.long
+
+
+def test_holdout_makes_a_validation_split():
+    split = mt.Split(torch.arange(20.0)[:, None], {"a": torch.arange(20.0)})
+    rest, held = split.holdout(0.25, seed=1)
+    assert (rest.n, held.n) == (15, 5)
+    together = torch.cat([rest.x[:, 0], held.x[:, 0]]).sort().values
+    assert torch.equal(together, torch.arange(20.0))  # every example once
+    assert torch.equal(held.x[:, 0], held.y["a"])  # inputs and targets stay paired

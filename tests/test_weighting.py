@@ -21,7 +21,7 @@ def two_regressions(noise=(10.0, 1.0), n=2000, d=5, seed=0):
 def test_fixed_weights():
     losses = {"a": torch.tensor(2.0), "b": torch.tensor(3.0)}
     assert mt.FixedWeights({"a": 0.5, "b": 2.0})(losses).item() == 7.0
-    with pytest.raises(ValueError, match=r"no weight for task\(s\) \['b'\]"):
+    with pytest.raises(ValueError, match=r"missing: \['b'\], unknown task\(s\): none"):
         mt.FixedWeights({"a": 1.0})(losses)
 
 
