@@ -10,6 +10,7 @@ Each decomposition takes either explicit `ranks` or a relative-error `threshold`
 most eps.
 """
 import math
+import numbers
 
 import torch
 
@@ -69,7 +70,10 @@ def hosvd(x: torch.Tensor, ranks=None, threshold=None):
     `threshold` eps each mode keeps the fewest singular vectors such that the total
     relative error is at most eps (each mode may discard eps^2 ||X||^2 / N).
     """
-    ranks = _check_ranks_or_threshold(x, ranks, threshold, list(x.shape), "hosvd")
+    # mode n's unfolding is I_n x (product of the other sizes): its rank is at most the smaller
+    dims = list(x.shape)
+    max_ranks = [min(size, math.prod(dims) // size) for size in dims]
+    ranks = _check_ranks_or_threshold(x, ranks, threshold, max_ranks, "hosvd")
     budget = None if threshold is None else threshold**2 * x.pow(2).sum() / x.dim()
     factors = []
     for mode in range(x.dim()):
@@ -102,6 +106,15 @@ def tt_svd(x: torch.Tensor, ranks=None, threshold=None):
     max_ranks = [min(math.prod(dims[:k + 1]), math.prod(dims[k + 1:]))
                  for k in range(len(dims) - 1)]
     ranks = _check_ranks_or_threshold(x, ranks, threshold, max_ranks, "tt_svd")
+    if ranks is not None:  # each cut sees r_{k-1} * I_k rows: the ranks limit each other
+        r_prev = 1
+        for k, r in enumerate(ranks):
+            top = min(r_prev * dims[k], math.prod(dims[k + 1:]))
+            if r > top:
+                raise ValueError(f"tt_svd: rank {r} at position {k} cannot be reached for a "
+                                 f"tensor of shape {tuple(dims)} after rank {r_prev}: the "
+                                 f"largest reachable there is {top}.")
+            r_prev = r
     cuts = max(1, x.dim() - 1)
     budget = None if threshold is None else threshold**2 * x.pow(2).sum() / cuts
     cores, rest, r_prev = [], x, 1
@@ -163,7 +176,10 @@ def _check_ranks_or_threshold(x, ranks, threshold, max_ranks, name):
         raise ValueError(f"{name}: expected {len(max_ranks)} ranks for a tensor of shape "
                          f"{tuple(x.shape)}, got {len(ranks)}.")
     for k, (r, top) in enumerate(zip(ranks, max_ranks)):
+        if not isinstance(r, numbers.Integral) or isinstance(r, bool):
+            raise ValueError(f"{name}: ranks must be whole numbers, got {r!r} at position {k}.")
         if not 1 <= r <= top:
             raise ValueError(f"{name}: rank {r} at position {k} is impossible for a tensor of "
-                             f"shape {tuple(x.shape)}; it must lie between 1 and {top}.")
+                             f"shape {tuple(x.shape)}; it must lie between 1 and {top} (the "
+                             "largest reachable).")
     return ranks

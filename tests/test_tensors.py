@@ -102,9 +102,28 @@ def test_sharing_strength_reference_matrices():
     (lambda x: mt.tt_svd(x, threshold=0.0), "strictly between 0 and 1"),
     (lambda x: mt.tt_svd(x, ranks=[4, 7]), "must lie between 1 and 6"),
     (lambda x: mt.hosvd(x), "either ranks or a relative-error threshold"),
+    # the edges found against TensorLy (issue 23): unreachable, zero, negative, fractional
+    (lambda x: mt.tt_svd(x, ranks=[1, 6]), "rank 6 at position 1 cannot be reached.*after "
+                                           "rank 1: the largest reachable there is 5"),
+    (lambda x: mt.hosvd(torch.randn(10, 2, 3, dtype=x.dtype), ranks=[8, 2, 3]),
+     r"rank 8 at position 0 is impossible.*between 1 and 6 \(the largest reachable\)"),
+    (lambda x: mt.hosvd(x, ranks=[0, 2, 2]), "between 1 and 4"),
+    (lambda x: mt.tt_svd(x, ranks=[-1, 2]), "between 1 and 4"),
+    (lambda x: mt.hosvd(x, ranks=[2.5, 2, 2]), "ranks must be whole numbers, got 2.5"),
+    (lambda x: mt.tt_svd(x, ranks=[2, 2, 2]), "expected 2 ranks"),
     (lambda x: mt.unfold(x, 3), "mode must be between 0 and 2"),
     (lambda x: mt.mode_dot(x, torch.ones(2, 3, dtype=x.dtype), 1), r"must have shape \(J, 5\)"),
 ])
 def test_bad_decomposition_input_is_a_clear_error(x, call, message):
     with pytest.raises(ValueError, match=message):
         call(x)
+
+
+def test_every_reachable_rank_works(x):
+    """At every rank the checks allow, the decompositions run and have the asked shapes."""
+    for r1 in range(1, 5):
+        for r2 in range(1, min(r1 * 5, 6) + 1):
+            cores = mt.tt_svd(x, ranks=[r1, r2])
+            assert [c.shape[2] for c in cores[:-1]] == [r1, r2]
+    core, _ = mt.hosvd(x, ranks=[4, 5, 6])
+    assert tuple(core.shape) == (4, 5, 6)
