@@ -1,10 +1,15 @@
 """The lab checks accept right answers and reject known-wrong ones with a specific hint."""
+from pathlib import Path
+
+import pytest
 import torch
 
 import mtl_tutor as mt
 from mtl_tutor import labs
 from mtl_tutor.auxiliary import reverse_gradient
 from mtl_tutor.penalties import pairwise_l2, stacked_weights
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def verdict(capsys, check, *args):
@@ -200,3 +205,76 @@ def test_odd_answers_get_a_hint_never_a_traceback(capsys):
         ok, out = verdict(capsys, check, lambda *args: {name: odd for name, odd in
                                                         zip(data.names, ODD_ANSWERS)})
         assert not ok and out.startswith("Not yet:"), (check, out)
+
+
+def test_head_outputs_rejects_unregistered_heads_and_a_linear_trunk(capsys):
+    """Issue 22: both models return the right shapes, yet neither is a working answer."""
+    data = mt.make_related_tasks(n_tasks=3, n_train=10)
+
+    class PlainDictHeads(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.trunk = torch.nn.Sequential(torch.nn.Linear(data.n_features, 8), torch.nn.ReLU())
+            self.heads = {n: torch.nn.Linear(8, 1) for n in data.names}  # never registered
+
+        def forward(self, x):
+            h = self.trunk(x)  # per-task inputs (tasks, n, features): task i reads h[i]
+            return {n: head(h[i]).squeeze(-1) for i, (n, head) in enumerate(self.heads.items())}
+
+    class LinearTrunk(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.trunk = torch.nn.Linear(data.n_features, 8)  # no activation
+            self.heads = torch.nn.ModuleDict({n: torch.nn.Linear(8, 1) for n in data.names})
+
+        def forward(self, x):
+            h = self.trunk(x)  # per-task inputs (tasks, n, features): task i reads h[i]
+            return {n: head(h[i]).squeeze(-1) for i, (n, head) in enumerate(self.heads.items())}
+
+    ok, out = verdict(capsys, labs.check_head_outputs, PlainDictHeads(), data)
+    assert not ok and "nn.ModuleDict" in out and "`heads`" in out, out
+    ok, out = verdict(capsys, labs.check_head_outputs, LinearTrunk(), data)
+    assert not ok and "linear in its inputs" in out, out
+
+
+def test_sharing_strength_takes_every_numeric_form(capsys):
+    """A float, a 0-d tensor, a one-element tensor and a NumPy scalar are all right answers."""
+    import numpy as np
+
+    right = mt.sharing_strength
+
+    def as_float(S):
+        return right(S, normalise=False)
+
+    for form in (as_float, lambda S: torch.tensor(as_float(S)),
+                 lambda S: torch.tensor([as_float(S)]), lambda S: np.float32(as_float(S)),
+                 lambda S: np.array(as_float(S))):
+        ok, out = verdict(capsys, labs.check_sharing_strength, form)
+        assert ok, out
+    ok, out = verdict(capsys, labs.check_sharing_strength, lambda S: np.zeros(3))
+    assert not ok and "one number" in out
+
+
+@pytest.mark.slow
+def test_lab_tensor_runs_on_with_a_tensor_valued_rho():
+    """Issue 22: a rho returning a 0-d tensor passed its check, then the next cells crashed.
+    Parts 1 to 3 of the lab, with that answer in place of the solution, run without error."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    path = ROOT / "book" / "labs" / "lab_tensor.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    answer = next(i for i, c in enumerate(nb.cells) if c.source.startswith("def rho("))
+    nb.cells[answer].source = (
+        "def rho(S):\n"
+        "    c = torch.nn.functional.normalize(S, dim=0)\n"
+        "    gram = c.T @ c\n"
+        "    T = S.shape[1]\n"
+        "    return (gram.sum() - gram.trace()) / (T * (T - 1))  # a 0-d tensor\n")
+    part4 = next(i for i, c in enumerate(nb.cells) if "def fair(" in c.source)
+    nb.cells = nb.cells[:part4]
+    NotebookClient(nb, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                      for o in c.outputs)
+    assert "Correct:" in printed and "rho = 0.444" in printed
