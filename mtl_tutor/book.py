@@ -1,6 +1,8 @@
-"""Helpers for the book's notebooks: one number format for tables and prose alike."""
+"""Helpers for the book's notebooks: one number format for tables and prose alike, and the
+hidden checks of the prose's claims."""
 import math
 import numbers
+import os
 
 import numpy as np
 
@@ -46,3 +48,23 @@ def glue(name: str, value, digits: int = 3):
     except ImportError:
         return
     myst_glue(name, text, display=False)
+
+
+STRICT_ENV = "MTL_TUTOR_STRICT"
+
+
+def claim(holds, message: str) -> None:
+    """A hidden check of a claim the prose makes, e.g. `claim(cmp.lower, str(cmp))`.
+
+    Where the book is tested (nbval, `make execute`, `make robustness` set
+    MTL_TUTOR_STRICT=1) a claim that does not hold raises AssertionError, and the build
+    fails. Anywhere else, a reader who changed a setting to explore gets one line saying the
+    claim does not hold for their settings, and the notebook runs on. Returns nothing, so
+    that a claim ending a cell shows nothing.
+    """
+    if holds:
+        return
+    if os.environ.get(STRICT_ENV) == "1":
+        raise AssertionError(message)
+    print(f"With your settings the book's claim does not hold ({message}); that is what "
+          "exploring is for.")
