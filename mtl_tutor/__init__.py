@@ -21,7 +21,7 @@ from .architectures import (
     task_affinity,
     task_covariance,
 )
-from .book import claim, fmt, glue, significant
+from .book import assert_claim, fmt, glue, significant
 from .checkpoints import load_checkpoint, save_checkpoint
 from .data import KINDS, MultiTaskData, Split, Stacked, Task
 from .experiments import choose_fork, summarize, sweep
@@ -115,7 +115,8 @@ __all__ = [
     "DMTRLConv2d", "DMTRLLinear", "LAFWeights", "TTWeights", "TuckerWeights",
     "layer_sharing_strength", "factorise",
     "TaskConv2d",
-    "check_tasks", "choose_fork", "claim", "choose_strength", "Clustered", "count_parameters",
+    "assert_claim", "check_tasks", "choose_fork", "choose_strength", "Clustered",
+    "count_parameters",
     "dirty_model", "draw_sharing_diagram", "equal_weights", "evaluate", "explorer", "fit",
     "fold", "ForkedMLP", "get_device", "glue", "go_mtl", "GroupL1L2", "GroupL1Linf",
     "hard_sharing", "hosvd", "KINDS", "L1", "LinearProblem", "load_checkpoint", "log_slider",

@@ -53,8 +53,8 @@ def glue(name: str, value, digits: int = 3):
 STRICT_ENV = "MTL_TUTOR_STRICT"
 
 
-def claim(holds, message: str) -> None:
-    """A hidden check of a claim the prose makes, e.g. `claim(cmp.lower, str(cmp))`.
+def assert_claim(holds, message: str) -> None:
+    """A hidden check of a claim the prose makes, e.g. `assert_claim(cmp.lower, str(cmp))`.
 
     Where the book is tested (nbval, `make execute`, `make robustness` set
     MTL_TUTOR_STRICT=1) a claim that does not hold raises AssertionError, and the build

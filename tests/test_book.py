@@ -58,8 +58,8 @@ def test_chapter_conventions(path):
     source = "".join("".join(c["source"]) for c in code_cells(nb))
     assert "mt.setup(" in source and "glue(" in source
     hidden_checks = [c for c in code_cells(nb) if "remove-cell" in c["metadata"].get("tags", [])
-                     and "mt.claim(" in "".join(c["source"])]
-    assert hidden_checks, "claims in the prose need a hidden (remove-cell) mt.claim check"
+                     and "mt.assert_claim(" in "".join(c["source"])]
+    assert hidden_checks, "claims in the prose need a hidden (remove-cell) mt.assert_claim check"
     glued = set(re.findall(r'glue\("([^"]+)"', source))
     prose = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
     used = set(re.findall(r"\{glue:text\}`([^`:]+)", prose))

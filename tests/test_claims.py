@@ -31,10 +31,10 @@ def hidden_cells(path):
 
 
 def hidden_checks(path):
-    """The condition of every mt.claim(condition, message) in the hidden cells."""
+    """The condition of every mt.assert_claim(condition, message) in the hidden cells."""
     for source, tree in hidden_cells(path):
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "claim":
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "assert_claim":
                 yield ast.get_source_segment(source, node.args[0])
 
 
@@ -47,11 +47,11 @@ def test_hidden_checks_do_not_compare_bare_means(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_hidden_checks_are_claims_not_asserts(path):
-    """A bare assert stops a reader who changed a setting; mt.claim prints one line instead
+    """A bare assert stops a reader who changed a setting; mt.assert_claim prints one line instead
     (and still fails the book's tests, which run with MTL_TUTOR_STRICT=1)."""
     bare = [ast.get_source_segment(source, node) for source, tree in hidden_cells(path)
             for node in ast.walk(tree) if isinstance(node, ast.Assert)]
-    assert not bare, f"use mt.claim(condition, message): {bare}"
+    assert not bare, f"use mt.assert_claim(condition, message): {bare}"
 
 
 def test_the_patterns_catch_what_they_should():
@@ -66,11 +66,11 @@ def test_claim_raises_where_the_book_is_tested_and_prints_elsewhere(monkeypatch,
     import mtl_tutor as mt
 
     monkeypatch.setenv("MTL_TUTOR_STRICT", "1")
-    assert mt.claim(True, "holds") is None  # nothing to show at the end of a cell
+    assert mt.assert_claim(True, "holds") is None  # nothing to show at the end of a cell
     with pytest.raises(AssertionError, match="hard sharing beats STL"):
-        mt.claim(False, "hard sharing beats STL")
+        mt.assert_claim(False, "hard sharing beats STL")
     monkeypatch.delenv("MTL_TUTOR_STRICT")
-    mt.claim(False, "hard sharing beats STL")
+    mt.assert_claim(False, "hard sharing beats STL")
     out = capsys.readouterr().out
     assert "With your settings the book's claim does not hold (hard sharing beats STL)" in out
 

@@ -96,5 +96,5 @@ def main(paths):
 
 
 if __name__ == "__main__":
-    os.environ["MTL_TUTOR_STRICT"] = "1"  # a claim that fails fails the run (mt.claim)
+    os.environ["MTL_TUTOR_STRICT"] = "1"  # a claim that fails fails the run (mt.assert_claim)
     main(sys.argv[1:])

@@ -91,5 +91,5 @@ def main(names):
 
 
 if __name__ == "__main__":
-    os.environ["MTL_TUTOR_STRICT"] = "1"  # a claim that fails fails the run (mt.claim)
+    os.environ["MTL_TUTOR_STRICT"] = "1"  # a claim that fails fails the run (mt.assert_claim)
     sys.exit(main(sys.argv[1:]))
