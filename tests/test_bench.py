@@ -28,3 +28,13 @@ def test_the_compared_loops_learn_the_same_problem():
         assert run(data, 3, 32, 1e-2) < 0.5 * zero
     for model in (bench.hard_sharing, bench.single_task_nets):
         assert bench.engine(model, data, 3, 32, 1e-2) < 0.5 * zero
+
+
+def test_scaling_table_compares_like_with_like(capsys):
+    """The quick scaling run prints one row per size with its ratios; every loop is timed."""
+    from mtl_tutor import scaling
+
+    rows = scaling.main(["--quick"])
+    out = capsys.readouterr().out
+    assert len(rows) == len(scaling.QUICK_SIZES) and "fit/best" in out and "smoke run" in out
+    assert all(r["fit s"] > 0 and r["best loop s"] > 0 and r["bare loop s"] > 0 for r in rows)
