@@ -29,17 +29,18 @@ from .train import fit
 T, D, HIDDEN = 10, 32, (64, 32)
 
 
-def make_data(n, seed=0):
-    """A shared-input regression problem with T tasks (linear targets plus noise)."""
+def make_data(n, seed=0, tasks=T):
+    """A shared-input regression problem with `tasks` tasks (linear targets plus noise)."""
     g = torch.Generator().manual_seed(seed)
-    w = torch.randn(D, T, generator=g) / D**0.5
+    w = torch.randn(D, tasks, generator=g) / D**0.5
 
     def split(m):
         x = torch.randn(m, D, generator=g)
-        y = x @ w + 0.1 * torch.randn(m, T, generator=g)
-        return Split(x, {f"task{t}": y[:, t].contiguous() for t in range(T)})
+        y = x @ w + 0.1 * torch.randn(m, tasks, generator=g)
+        return Split(x, {f"task{t}": y[:, t].contiguous() for t in range(tasks)})
 
-    return MultiTaskData([Task(f"task{t}") for t in range(T)], split(n), split(256), split(256))
+    return MultiTaskData([Task(f"task{t}") for t in range(tasks)], split(n), split(256),
+                         split(256))
 
 
 def mlp(sizes):

@@ -21,28 +21,14 @@ import time
 import torch
 from torch import nn
 
-from .data import MultiTaskData, Split, Task
+from .bench import D, make_data
 from .models import hard_sharing
 from .runtime import set_seed, setup
 from .train import fit
 
-D, BATCH, LR = 32, 32, 1e-3
+BATCH, LR = 32, 1e-3
 SIZES = [(4096, 64, 10), (4096, 512, 10), (65536, 64, 10), (65536, 512, 10), (4096, 64, 40)]
 QUICK_SIZES = [(1024, 32, 4), (2048, 64, 4)]
-
-
-def make_problem(n: int, tasks: int, seed: int = 0) -> MultiTaskData:
-    """Linear regression targets plus noise for `tasks` tasks on shared inputs."""
-    g = torch.Generator().manual_seed(seed)
-    w = torch.randn(D, tasks, generator=g) / D**0.5
-
-    def split(m):
-        x = torch.randn(m, D, generator=g)
-        y = x @ w + 0.1 * torch.randn(m, tasks, generator=g)
-        return Split(x, {f"task{t}": y[:, t].contiguous() for t in range(tasks)})
-
-    return MultiTaskData([Task(f"task{t}") for t in range(tasks)], split(n), split(256),
-                         split(256))
 
 
 def with_fit(data, width):
@@ -89,7 +75,7 @@ def median_seconds(loop, data, width, repeats=3) -> float:
 def table(sizes, repeats=3) -> list:
     rows = []
     for n, width, tasks in sizes:
-        data = make_problem(n, tasks)
+        data = make_data(n, tasks=tasks)  # the benchmark's problem, at this size
         fit_s, best_s, bare_s = (median_seconds(loop, data, width, repeats)
                                  for loop in (with_fit, best_loop, bare_loop))
         rows.append({"examples": n, "width": width, "tasks": tasks, "fit s": fit_s,
