@@ -101,6 +101,8 @@ from .weighting import (
 )
 from .widgets import explorer, log_slider
 
+# The one place the version is written: pyproject.toml reads it, and every notebook's Colab
+# cell installs the release tagged v<version> (make colab-cells; README, "Publishing").
 __version__ = "0.1.0"
 __all__ = [
     "fmt", "numerics", "Paired", "paired", "paired_table", "seed_offset", "seeds",

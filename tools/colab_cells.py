@@ -1,4 +1,6 @@
-"""Keep each notebook's Colab install cell in step with the repository URL in _config.yml.
+"""Keep each notebook's Colab install cell in step with the repository URL in _config.yml and
+the package's version: the cell installs the release tagged v<version>, so a published book
+and the package its notebooks install cannot drift apart.
 
     python tools/colab_cells.py           # list notebooks whose cell is missing or stale
     python tools/colab_cells.py --write   # rewrite those cells
@@ -21,11 +23,19 @@ def repository_url() -> str:
     return match.group(1)
 
 
-def colab_cell_source(url: str) -> str:
-    return (f"{MARKER} from the book's repository (hidden in the online book).\n"
+def package_version() -> str:
+    """mtl_tutor.__version__, read without importing the package."""
+    text = (ROOT / "mtl_tutor" / "__init__.py").read_text()
+    return re.search(r'^__version__ = "([^"]+)"', text, re.M).group(1)
+
+
+def colab_cell_source(url: str, version: str = None) -> str:
+    version = version or package_version()
+    return (f"{MARKER} {version}, the release this book was built with\n"
+            "# (hidden in the online book).\n"
             "import sys\n\n"
             'if "google.colab" in sys.modules:\n'
-            f'    %pip install --quiet "mtl_tutor @ git+{url}"')
+            f'    %pip install --quiet "mtl_tutor @ git+{url}@v{version}"')
 
 
 def notebooks():

@@ -1,0 +1,173 @@
+"""`make reader`: the book's notebooks as plain notebooks that read well in Colab, VS Code or
+a bare JupyterLab (no MyST left, numbers filled in, solutions folded, labs as student
+versions), and the Colab cell installing the tagged release."""
+import json
+import sys
+from importlib.metadata import version
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import colab_cells  # noqa: E402
+import reader  # noqa: E402
+from plain_markdown import Context, MystError, leftover_markup, to_plain  # noqa: E402
+
+import mtl_tutor  # noqa: E402
+
+
+def context(solutions=True):
+    return Context(glue={"gain": "12.5", "ci": "3.1 to 21.9"},
+                   cite=lambda keys: "(" + "; ".join(k.upper() for k in keys) + ")",
+                   doc=lambda target: (f"Title of {target}", f"https://site/{target}.html"),
+                   solutions=solutions)
+
+
+def test_roles_become_text_and_links():
+    out = to_plain("A gain of {glue:text}`gain`% (CI {glue:text}`ci`), see {cite}`a,b` and "
+                   "{doc}`why_mtl` or {doc}`this page <../hard_sharing>`.", context())
+    assert out == ("A gain of 12.5% (CI 3.1 to 21.9), see (A; B) and "
+                   "[Title of why_mtl](https://site/why_mtl.html) or "
+                   "[this page](https://site/../hard_sharing.html).")
+
+
+EXERCISES = """Text.
+
+```{exercise} Predict, then run
+:label: ex-a
+
+What happens?
+```
+
+```{solution} ex-a
+:class: dropdown
+
+It falls, because {glue:text}`gain`.
+```
+
+```{exercise}
+:label: ex-b
+Second.
+```
+"""
+
+
+def test_exercises_are_numbered_and_solutions_folded():
+    out = to_plain(EXERCISES, context())
+    assert "**Exercise 1: Predict, then run**\n\nWhat happens?" in out
+    assert "**Exercise 2**\n\nSecond." in out
+    assert ("<details>\n<summary>Solution to Exercise 1</summary>\n\nIt falls, because 12.5."
+            "\n\n</details>") in out
+    assert not leftover_markup(out) and ":label:" not in out and ":class:" not in out
+
+
+def test_student_versions_drop_solutions():
+    out = to_plain(EXERCISES, context(solutions=False))
+    assert "It falls" not in out and "<details>" not in out and "**Exercise 2**" in out
+    assert "\n\n\n" not in out
+
+
+def test_admonitions_become_blockquotes_and_code_blocks_are_kept():
+    source = (":::{admonition} In this chapter\n:class: tip\n**You will learn** X.\n\nAnd Y.\n"
+              ":::\n\n```{note}\nCareful.\n```\n\n```python\nx = {'a': 1}  # {glue:text}`no`\n```")
+    out = to_plain(source, context())
+    assert out.startswith("> **In this chapter**\n>\n> **You will learn** X.\n>\n> And Y.")
+    assert "> **Note**\n>\n> Careful." in out
+    assert "```python\nx = {'a': 1}  # {glue:text}`no`\n```" in out  # code is left alone
+
+
+@pytest.mark.parametrize("source, message", [
+    ("{glue:text}`missing`", "no value of that name"),
+    ("{eq}`eq-1`", "no plain-Markdown rendering"),
+    ("```{figure} a.png\n```", "no plain-Markdown rendering"),
+    ("```{exercise} A\nnever closed", "never closed"),
+    ("```{solution} ex-nowhere\nx\n```", "no exercise above"),
+])
+def test_unknown_or_broken_markup_is_an_error(source, message):
+    with pytest.raises(MystError, match=message):
+        to_plain(source, context())
+
+
+def test_citations_are_author_year_links():
+    cite = reader.citation_formatter("https://site/bib.html")
+    assert cite(["caruana1997"]) == "([Caruana, 1997](https://site/bib.html))"
+    assert cite(["kumar2012", "misra2016"]) == ("([Kumar and Daumé III, 2012](https://site/bib."
+                                                "html); [Misra et al., 2016](https://site/bib.html))")
+    with pytest.raises(MystError, match="no such entry"):
+        cite(["nobody2099"])
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reader")
+    return out, reader.write_tree(out)
+
+
+def test_every_notebook_has_a_reader_version_without_myst(tree):
+    out, written = tree
+    assert sorted(p.relative_to(out) for p in written) == \
+        sorted(p.relative_to(ROOT) for p in reader.notebooks())
+    for path in written:
+        text = path.read_text()
+        for marker in ("{glue", "{cite", "```{", ":::{", "{doc}"):
+            assert marker not in text, f"{marker} left in {path.name}"
+
+
+def test_the_tree_is_what_binder_builds_from(tree):
+    out, _ = tree
+    for name in ("binder/requirements.txt", "binder/postBuild", "pyproject.toml",
+                 "requirements.txt", "mtl_tutor/__init__.py", "mtl_tutor/labs/verdict.py"):
+        assert (out / name).is_file(), name
+
+
+def cells(path):
+    return nbformat.read(path, as_version=4).cells
+
+
+def test_chapters_keep_their_code_outputs_and_glued_numbers(tree):
+    out, _ = tree
+    for source in reader.notebooks():
+        if reader.is_lab(source):
+            continue
+        book, plain = cells(source), cells(out / source.relative_to(ROOT))
+        code = [c.source for c in book if c.cell_type == "code"]
+        assert [c.source for c in plain if c.cell_type == "code"] == code
+        figures = sum("image/png" in o.get("data", {}) for c in book for o in c.get("outputs", []))
+        assert figures == sum("image/png" in o.get("data", {})
+                              for c in plain for o in c.get("outputs", []))
+        glued = reader.glue_values(nbformat.read(source, as_version=4))
+        prose = "\n".join(c.source for c in plain if c.cell_type == "markdown")
+        used = [name for name in glued if f"`{name}`" in "".join(c.source for c in book)]
+        for name in used:
+            assert glued[name] in prose, f"{source.name}: glued {name} missing from the prose"
+
+
+def test_labs_are_student_versions(tree):
+    out, _ = tree
+    labs = [p for p in reader.notebooks() if reader.is_lab(p)]
+    assert labs
+    for source in labs:
+        plain = cells(out / source.relative_to(ROOT))
+        text = json.dumps([c.source for c in plain])
+        assert "BEGIN SOLUTION" not in text and "<details>" not in text
+        assert "YOUR CODE HERE" in text and "Student version" in text
+        assert not any(c.get("outputs") for c in plain if c.cell_type == "code")
+        stubs = [c for c in plain if "YOUR CODE HERE" in c.source]
+        assert not any(c.metadata.get("jupyter", {}).get("source_hidden") for c in stubs)
+
+
+def test_hidden_checks_stay_collapsed_in_chapters(tree):
+    out, _ = tree
+    plain = cells(out / "book" / "why_mtl.ipynb")
+    checks = [c for c in plain if "mt.assert_claim" in c.source]
+    assert checks and all(c.metadata["jupyter"]["source_hidden"] for c in checks)
+
+
+def test_colab_cells_install_the_tagged_release():
+    assert version("mtl_tutor") == mtl_tutor.__version__ == colab_cells.package_version()
+    expected = f'@v{mtl_tutor.__version__}"'
+    for path in colab_cells.notebooks():
+        first = next(c for c in cells(path) if c.cell_type == "code")
+        assert first.source.rstrip().endswith(expected), path.name
