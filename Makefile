@@ -7,11 +7,12 @@ STAMP := $(VENV)/.installed
 NB_DIRS := book
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg --ignore=_build
 
-.PHONY: book test unit notebooks build-book lab execute robustness colab-cells student clean
+.PHONY: book test unit notebooks reader build-book colab-like lab lab-source execute robustness \
+	colab-cells student clean
 
 book: $(STAMP) build-book
 
-test: $(STAMP) unit notebooks build-book
+test: $(STAMP) unit notebooks build-book colab-like
 
 $(STAMP): requirements.txt pyproject.toml mtl_tutor/numerics.py
 	$(PYTHON) -m venv $(VENV)
@@ -41,11 +42,31 @@ NB_WORKERS ?= 2
 notebooks: $(STAMP)
 	$(OFFLINE) $(PINNED) $(PY) tools/gate.py $(NBVAL) -n $(NB_WORKERS) --dist loadfile $(NB_DIRS)
 
-# Renders the stored (nbval-validated) outputs; warnings and broken references fail it.
-build-book: $(STAMP)
-	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+# Reader notebooks (tools/reader.py): the notebooks as plain Markdown with the numbers filled
+# in, for Colab, Binder, VS Code; _build/reader is the tree of the `notebooks` branch.
+reader: $(STAMP)
+	$(PY) tools/reader.py
 
+# Renders the stored (nbval-validated) outputs; warnings and broken references fail it. Then
+# every page's launch buttons must open its reader notebook.
+build-book: $(STAMP) reader
+	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+	cd tools && ../$(PY) check_launch.py
+
+# Two reader notebooks executed in a fresh venv holding only what a Colab user has (the
+# package with loose ranges, torch); installs from the package index, then runs offline.
+colab-like: $(STAMP) reader
+	$(PY) tools/colab_like.py
+
+# JupyterLab on your own copies of the reader notebooks, in notebooks/ (made on first use;
+# later runs add new notebooks and keep your changes). `make lab-source` opens the book's
+# sources (MyST; `pip install jupyterlab-myst` renders most of it).
+WORKSPACE ?= notebooks
 lab: $(STAMP)
+	$(PY) tools/reader.py --workspace $(WORKSPACE)
+	$(PINNED) $(VENV)/bin/jupyter lab $(WORKSPACE)
+
+lab-source: $(STAMP)
 	$(PINNED) $(VENV)/bin/jupyter lab book
 
 # Re-execute notebooks in place after changing mtl_tutor: make execute NB=book/why_mtl.ipynb

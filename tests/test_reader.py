@@ -11,6 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
+import check_launch  # noqa: E402
 import colab_cells  # noqa: E402
 import reader  # noqa: E402
 from plain_markdown import Context, MystError, leftover_markup, to_plain  # noqa: E402
@@ -171,3 +172,65 @@ def test_colab_cells_install_the_tagged_release():
     for path in colab_cells.notebooks():
         first = next(c for c in cells(path) if c.cell_type == "code")
         assert first.source.rstrip().endswith(expected), path.name
+
+
+def fake_site(tmp_path, links):
+    html, tree = tmp_path / "html", tmp_path / "reader"
+    (html / "book").mkdir(parents=True)
+    (tree / "book").mkdir(parents=True)
+    (tree / "book" / "why_mtl.ipynb").write_text("{}")
+    anchors = "".join(f'<a href="{link}">x</a>' for link in links)
+    (html / "book" / "why_mtl.html").write_text(f"<html>{anchors}</html>")
+    return html, tree
+
+
+REPO = "https://github.com/mtl-tutor/mtl-course-book"
+GOOD = ["https://colab.research.google.com/github/mtl-tutor/mtl-course-book/blob/notebooks/"
+        "book/why_mtl.ipynb",
+        "https://mybinder.org/v2/gh/mtl-tutor/mtl-course-book/notebooks?urlpath=lab/tree/book/"
+        "why_mtl.ipynb",
+        f"https://hub.example.edu/hub/user-redirect/git-pull?repo={REPO}&amp;urlpath=lab/tree/"
+        "mtl-course-book/book/why_mtl.ipynb&amp;branch=notebooks"]
+
+
+def test_launch_check_accepts_links_to_reader_notebooks(tmp_path, monkeypatch):
+    monkeypatch.setattr(check_launch, "config", lambda: {"launch_buttons": {
+        "colab_url": "https://colab.research.google.com", "binderhub_url": "https://mybinder.org",
+        "jupyterhub_url": "https://hub.example.edu"}})
+    html, tree = fake_site(tmp_path, GOOD + [REPO])
+    assert check_launch.problems(html, tree, [Path("book/why_mtl.ipynb")]) == []
+
+
+@pytest.mark.parametrize("bad", [link.replace("notebooks", "main") for link in GOOD] +
+                         [link.replace("why_mtl", "hard_sharing") for link in GOOD])
+def test_launch_check_rejects_links_to_sources_or_other_pages(tmp_path, monkeypatch, bad):
+    monkeypatch.setattr(check_launch, "config", lambda: {"launch_buttons": {
+        "colab_url": "https://colab.research.google.com", "binderhub_url": "https://mybinder.org",
+        "jupyterhub_url": "https://hub.example.edu"}})
+    html, tree = fake_site(tmp_path, [bad])
+    assert check_launch.problems(html, tree, [Path("book/why_mtl.ipynb")])
+
+
+def test_launch_check_needs_buttons_and_the_reader_notebook(tmp_path):
+    html, tree = fake_site(tmp_path / "a", [REPO])
+    assert "no launch buttons" in check_launch.problems(html, tree, [Path("book/why_mtl.ipynb")])[0]
+    html, tree = fake_site(tmp_path / "b", GOOD[:1])
+    (tree / "book" / "why_mtl.ipynb").unlink()
+    assert "make reader" in check_launch.problems(html, tree, [Path("book/why_mtl.ipynb")])[0]
+
+
+def test_the_launch_buttons_are_configured_to_open_the_reader_branch():
+    assert reader.config()["repository"]["branch"] == reader.READER_BRANCH
+
+
+def test_lab_workspace_keeps_a_readers_changes(tmp_path, tree):
+    out, _ = tree
+    workspace = tmp_path / "notebooks"
+    first = reader.fill_workspace(out, workspace)
+    assert workspace / "why_mtl.ipynb" in first and workspace / "labs" / "lab_tensor.ipynb" in first
+    assert (workspace / "execution_times.json").exists()
+    (workspace / "why_mtl.ipynb").write_text("my changes")
+    (workspace / "tensor_basics.ipynb").unlink()
+    again = reader.fill_workspace(out, workspace)
+    assert again == [workspace / "tensor_basics.ipynb"]
+    assert (workspace / "why_mtl.ipynb").read_text() == "my changes"

@@ -32,8 +32,10 @@ from student import COLAB_MARKER, student_version
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 GLUE_MIME = "application/papermill.record/text/plain"
+READER_BRANCH = "notebooks"  # repository.branch in _config.yml: what the launch buttons open
 BRANCH_FILES = ["README.md", "LICENSE", "pyproject.toml", "requirements.txt", "binder",
-                "mtl_tutor"]
+                "mtl_tutor", "_toc.yml"]
+DATA = "*.json"  # what the status page reads next to its notebook
 
 
 def config() -> dict:
@@ -181,6 +183,9 @@ def write_tree(out: Path) -> list:
             shutil.copytree(source, out / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy2(source, out / name)
+    (out / "book").mkdir()
+    for data in BOOK.glob(DATA):
+        shutil.copy2(data, out / "book" / data.name)
     written = []
     for path in notebooks():
         nb = reader_notebook(path, site)
@@ -194,10 +199,30 @@ def write_tree(out: Path) -> list:
     return written
 
 
+def fill_workspace(tree: Path, workspace: Path) -> list:
+    """Copy the reader notebooks (and the status page's data) into `workspace`, skipping
+    files already there, so a reader's own changes survive the next `make lab`."""
+    added = []
+    for source in sorted((tree / "book").rglob("*")):
+        target = workspace / source.relative_to(tree / "book")
+        if source.is_file() and not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+            added.append(target)
+    return added
+
+
 if __name__ == "__main__":
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "_build" / "reader"
+    args = sys.argv[1:]
+    workspace = Path(args.pop(args.index("--workspace") + 1)) if "--workspace" in args else None
+    args = [a for a in args if a != "--workspace"]
+    target = Path(args[0]) if args else ROOT / "_build" / "reader"
     try:
         written = write_tree(target)
     except MystError as error:
         raise SystemExit(f"make reader: {error}") from None
     print(f"{len(written)} reader notebooks in {target / 'book'}")
+    if workspace:
+        added = fill_workspace(target, workspace)
+        print(f"{workspace}: {len(added)} files added; files already there were kept (delete "
+              "one to get the book's version back)")

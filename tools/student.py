@@ -7,7 +7,8 @@ and `# END SOLUTION` replaced by a stub that stops with a clear message (so the 
 sees where to write); a markdown cell tagged `solution` is dropped. The book's hidden
 self-checks (code cells tagged `remove-cell`, other than the Colab install cell) are dropped
 too: they assert the lab's stored results, which a student's own answers need not reproduce.
-All outputs are cleared.
+All outputs are cleared. `make student` writes them as plain notebooks (tools/reader.py: no
+MyST markup, numbered exercises), the same files as the `notebooks` branch's labs.
 """
 import sys
 from pathlib import Path
@@ -62,9 +63,11 @@ def student_version(nb):
 
 
 def main(out_dir: Path) -> list:
+    from reader import reader_notebook  # reader builds on this module
+
     written = []
     for path in sorted((ROOT / "book" / "labs").glob("*.ipynb")):
-        nb = student_version(nbformat.read(path, as_version=4))
+        nb = reader_notebook(path, student=True)
         out_dir.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, out_dir / path.name)
         written.append(out_dir / path.name)

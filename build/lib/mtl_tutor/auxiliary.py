@@ -1,0 +1,375 @@
+"""Auxiliary tasks (Part V): problems where only "main" matters and an extra task may help.
+
+Every generator returns a `MultiTaskData` whose first task is "main"; the others are
+candidate auxiliary tasks. `compare_auxiliary` trains the main task alone and with each
+auxiliary set, on the same data. The gradient reversal layer and the domain-adversarial
+network are here too, with the short loop that trains them on unlabelled target data.
+"""
+import math
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from sklearn.datasets import make_moons
+from torch import nn
+
+from .data import MultiTaskData, Split, Task
+from .generators import RelatedTeacher, _check_sizes
+from .mechanisms import _splits, _stream
+from .models import ForkedMLP
+from .runtime import get_device, set_seed
+from .train import evaluate, fit
+
+# --- gradient reversal -------------------------------------------------------------------
+
+class _ReverseGradient(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, scale):
+        ctx.scale = scale
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -ctx.scale * grad, None
+
+
+def reverse_gradient(x: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+    """Identity in the forward pass; multiplies the gradient by -scale in the backward pass."""
+    return _ReverseGradient.apply(x, scale)
+
+
+class GradientReversal(nn.Module):
+    """The gradient reversal layer of domain-adversarial training (Ganin et al.): what comes
+    after it is trained to minimise its loss, what comes before it to *maximise* it."""
+
+    def __init__(self, scale: float = 1.0):
+        super().__init__()
+        if scale < 0:
+            raise ValueError(f"scale must be >= 0 (the minus sign is built in), got {scale}.")
+        self.scale = scale
+
+    def forward(self, x):
+        return reverse_gradient(x, self.scale)
+
+
+class DomainAdversarialNet(nn.Module):
+    """A feature extractor with two heads: the label of the main task, and the domain
+    (source or target) behind a gradient reversal layer. `features(x)` is the representation;
+    with `feature_dim=2` it can be plotted as it is."""
+
+    def __init__(self, n_features: int, hidden: int = 32, feature_dim: int = 2,
+                 scale: float = 1.0):
+        super().__init__()
+        self.features = nn.Sequential(nn.Linear(n_features, hidden), nn.Tanh(),
+                                      nn.Linear(hidden, feature_dim), nn.Tanh())
+        self.label = nn.Linear(feature_dim, 1)
+        self.domain = nn.Sequential(GradientReversal(scale), nn.Linear(feature_dim, hidden),
+                                    nn.ReLU(), nn.Linear(hidden, 1))
+
+    def forward(self, x):
+        h = self.features(x)
+        return {"label": self.label(h).squeeze(-1), "domain": self.domain(h).squeeze(-1)}
+
+
+def fit_domain_adversarial(model: DomainAdversarialNet, source_x, source_y, target_x, *,
+                           epochs=200, lr=1e-2, adversarial: bool = True,
+                           batch_size: int = 64) -> None:
+    """Train on labelled source examples and unlabelled target examples.
+
+    Each step: the label loss on a source batch, plus (if `adversarial`) the domain loss on
+    that batch and a target batch. The reversal layer inside the model turns minimising the
+    domain loss into features that hide the domain.
+    """
+    device = get_device()
+    model.to(device)
+    source_x, source_y, target_x = source_x.to(device), source_y.to(device), target_x.to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    n = min(len(source_x), len(target_x))
+    for _ in range(epochs):
+        s_order, t_order = torch.randperm(len(source_x)), torch.randperm(len(target_x))
+        for start in range(0, n, batch_size):
+            s, t = s_order[start:start + batch_size], t_order[start:start + batch_size]
+            out = model(torch.cat([source_x[s], target_x[t]]))
+            loss = F.binary_cross_entropy_with_logits(out["label"][:len(s)], source_y[s])
+            if adversarial:
+                domain = torch.cat([torch.zeros(len(s)), torch.ones(len(t))]).to(device)
+                loss = loss + F.binary_cross_entropy_with_logits(out["domain"], domain)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+
+
+def make_shifted_domains(n_source=300, n_target=300, shift=3.0, noise=0.1, seed=0):
+    """Two moons with a third, nuisance input. In the labelled source domain the nuisance
+    input follows the label (a shortcut: +-1 plus noise); in the target domain it is shifted
+    by `shift` and unrelated to the label. Target labels are for testing only.
+
+    A classifier trained on the source leans on the easy shortcut and fails on the target;
+    a representation that cannot tell the domains apart must drop the nuisance input.
+    Returns a dict of tensors: source_x, source_y, target_x, target_y.
+    """
+    _check_sizes(n_source=n_source, n_target=n_target)
+    g = torch.Generator().manual_seed(seed)
+    xs, ys = make_moons(n_source, noise=noise, random_state=seed)
+    xt, yt = make_moons(n_target, noise=noise, random_state=seed + 10_000)
+    xs, ys, xt, yt = (torch.as_tensor(v, dtype=torch.float32) for v in (xs, ys, xt, yt))
+    nuisance_s = (2 * ys - 1) + 0.5 * torch.randn(n_source, generator=g)
+    nuisance_t = shift + 0.5 * torch.randn(n_target, generator=g)
+    return {"source_x": torch.cat([xs, nuisance_s[:, None]], 1), "source_y": ys,
+            "target_x": torch.cat([xt, nuisance_t[:, None]], 1), "target_y": yt}
+
+
+@torch.no_grad()
+def domain_accuracy(model, x, y) -> float:
+    """Accuracy of the model's label head on inputs x with 0/1 labels y."""
+    model.eval()
+    device = next(model.parameters()).device
+    return float(((model(x.to(device))["label"] > 0).float().cpu() == y).float().mean())
+
+
+# --- generators ------------------------------------------------------------------------
+
+def _teacher(n_nets, n_features, seed, hidden=8):
+    return RelatedTeacher(n_nets - 1, n_features, hidden, 1, 0.0,
+                          torch.Generator().manual_seed(seed))
+
+
+def make_related_auxiliary(n_main=20, n_related=200, n_val=100, n_test=1000, n_features=10,
+                           relatedness=0.9, noise=0.3, seed=0) -> MultiTaskData:
+    """A main task with `n_main` examples and a related auxiliary task with `n_related`
+    examples of its own (per-task inputs; relatedness as in `make_related_tasks`, the
+    expected correlation of the two functions). The main task's examples are repeated to
+    `n_related` rows so that both tasks take the same number of steps per epoch.
+
+    The main function itself depends on `relatedness` (it mixes a part shared with the
+    auxiliary task and a part of its own), so compare an auxiliary task with "main alone"
+    trained on the same data, i.e. with the same `relatedness` and seed."""
+    _check_sizes(n_main=n_main, n_related=n_related, n_val=n_val, n_test=n_test)
+    teacher = RelatedTeacher(2, n_features, 8, 1, relatedness,
+                             torch.Generator().manual_seed(seed))
+
+    def make(n, g, noisy, repeat_main=False):
+        x = torch.randn(2, n, n_features, generator=g)
+        if repeat_main:  # training: the main task has only n_main examples
+            x[0] = x[0, torch.arange(n) % n_main]
+        scale = noise if noisy else 0.0
+        return Split(x, {name: teacher(x[t], t)[:, 0] + scale * torch.randn(n, generator=g)
+                         for t, name in enumerate(["main", "related"])})
+
+    return MultiTaskData([Task("main"), Task("related")],
+                         make(n_related, _stream(seed, 1), True, repeat_main=True),
+                         make(n_val, _stream(seed, 2), True), make(n_test, _stream(seed, 3), False),
+                         {"teacher": teacher})
+
+
+def make_hint_problem(n_train=100, n_val=100, n_test=1000, n_features=4, seed=0):
+    """Main: is g1(x) * g2(x) > 0? (a binary label that is an XOR of two signs, hard to
+    learn from the label alone). Hints: the intermediate features g1 and g2 themselves."""
+    teacher = _teacher(3, n_features, seed)
+
+    def make(n, g, noisy):
+        x = torch.randn(n, n_features, generator=g)
+        g1, g2 = teacher.net(x, 1)[:, 0], teacher.net(x, 2)[:, 0]
+        return Split(x, {"main": (g1 * g2 > 0).float(), "hint1": g1, "hint2": g2})
+
+    tasks = [Task("main", "binary"), Task("hint1"), Task("hint2")]
+    return MultiTaskData(tasks, *_splits(make, n_train, n_val, n_test, seed), {})
+
+
+def make_marking_problem(n_train=100, n_val=100, n_test=1000, n_background=20,
+                         marking_scale=0.3, seed=0):
+    """Focusing attention: inputs are a large "background" (n_background inputs of scale 1)
+    and a small "marking" (2 inputs of scale `marking_scale`). The main label is decided by
+    the marking's sign (m1 + m2 > 0) in 80% of examples, and is correlated with an
+    easy background direction otherwise, so the main task alone tends to settle for the
+    background. The auxiliary task "marking" predicts the marking itself (2 outputs)."""
+    def make(n, g, noisy):
+        background = torch.randn(n, n_background, generator=g)
+        m = torch.randn(n, 2, generator=g)
+        decisive = (m[:, 0] + m[:, 1] > 0).float()
+        easy = (background[:, 0] > 0).float()
+        use_marking = torch.rand(n, generator=g) < 0.8
+        main = torch.where(use_marking, decisive, easy)
+        x = torch.cat([background, marking_scale * m], dim=1)
+        return Split(x, {"main": main, "marking": m})
+
+    tasks = [Task("main", "binary"), Task("marking", "regression", 2)]
+    return MultiTaskData(tasks, *_splits(make, n_train, n_val, n_test, seed),
+                         {"marking": [n_background, n_background + 1]})
+
+
+def make_quantised_problem(n_train=60, n_val=100, n_test=1000, n_features=10, levels=3,
+                           noise=0.3, seed=0):
+    """Quantisation smoothing: a continuous score s(x) = f(x) + noise, of which the main task
+    sees only `levels` ordered classes (low / medium / high for 3); the auxiliary task
+    "score" is s itself. Class edges are the score's quantiles."""
+    teacher = _teacher(2, n_features, seed)
+    reference = teacher.net(torch.randn(4096, n_features, generator=torch.Generator()
+                                        .manual_seed(seed + 1)), 1)[:, 0]
+    edges = torch.quantile(reference, torch.linspace(0, 1, levels + 1)[1:-1])
+
+    def make(n, g, noisy):
+        x = torch.randn(n, n_features, generator=g)
+        score = teacher.net(x, 1)[:, 0] + noise * torch.randn(n, generator=g)
+        return Split(x, {"main": torch.bucketize(score, edges), "score": score})
+
+    tasks = [Task("main", "multiclass", levels), Task("score")]
+    return MultiTaskData(tasks, *_splits(make, n_train, n_val, n_test, seed), {"edges": edges})
+
+
+def make_input_or_output_problem(n_train=50, n_val=100, n_test=1000, n_features=10,
+                                 extra_noise=0.7, seed=0):
+    """Predicting inputs: main = sin(2 g(x)) for a hidden feature g, and z = g(x) + noise, a
+    noisy measurement of g (noise of standard deviation `extra_noise`, also at test time).
+    As an input, z's noise enters every prediction; as an output, it is only label noise,
+    and z tells the network to represent g.
+
+    The inputs are x followed by z (the last column); use `without_last_input(data)` for
+    "main alone" and "z as an output"."""
+    teacher = _teacher(2, n_features, seed)
+
+    def make(n, g, noisy):
+        x = torch.randn(n, n_features, generator=g)
+        gx = teacher.net(x, 1)[:, 0]
+        z = gx + extra_noise * torch.randn(n, generator=g)
+        main = torch.sin(2 * gx) + (0.1 if noisy else 0.0) * torch.randn(n, generator=g)
+        return Split(torch.cat([x, z[:, None]], dim=1), {"main": main, "z": z})
+
+    return MultiTaskData([Task("main"), Task("z")], *_splits(make, n_train, n_val, n_test, seed),
+                         {})
+
+
+def without_last_input(data: MultiTaskData) -> MultiTaskData:
+    """The same data with the last input column removed (shared inputs)."""
+    def part(split):
+        return Split(split.x[..., :-1], split.y, split.per_task)
+    return MultiTaskData(data.tasks, part(data.train), part(data.val), part(data.test),
+                         data.info)
+
+
+def make_future_problem(n_train=60, n_val=100, n_test=1000, dim=4, horizon=4, noise=0.1,
+                        seed=0):
+    """Using the future: a state s in R^dim moves by a fixed random nonlinear map,
+    s <- tanh(1.5 s A). The input is the current state, observed with noise; the main task
+    is the state's first coordinate `horizon` steps ahead; the auxiliary task "future" is
+    the whole state at steps 1 .. horizon - 1, known when training (it is recorded later)
+    but never at prediction time."""
+    _check_sizes(dim=dim, horizon=horizon)
+    g0 = torch.Generator().manual_seed(seed)
+    a = torch.linalg.qr(torch.randn(dim, dim, generator=g0))[0]  # a random rotation
+
+    def make(n, g, noisy):
+        start = torch.randn(n, dim, generator=g)
+        s, path = start, []
+        for _ in range(horizon):
+            s = torch.tanh(1.5 * s @ a)
+            path.append(s)
+        scale = noise if noisy else 0.0
+        x = start + noise * torch.randn(n, dim, generator=g)
+        future = torch.cat(path[:-1], dim=1)
+        return Split(x, {"main": path[-1][:, 0] + scale * torch.randn(n, generator=g),
+                         "future": future + scale * torch.randn(future.shape, generator=g)})
+
+    tasks = [Task("main"), Task("future", "regression", dim * (horizon - 1))]
+    return MultiTaskData(tasks, *_splits(make, n_train, n_val, n_test, seed),
+                         {"horizon": horizon})
+
+
+def make_manifold_problem(n_labelled=20, n_unlabelled=500, n_val=100, n_test=1000,
+                          n_features=20, n_latent=3, noise=0.1, seed=0):
+    """Representation learning: inputs lie near a curved `n_latent`-dimensional manifold in
+    `n_features` dimensions; the main label is a function of the latent coordinates.
+
+    Per-task inputs: task "main" sees the `n_labelled` labelled examples (repeated to the
+    size of the unlabelled set, so both tasks take equal steps), task "reconstruct" sees
+    `n_unlabelled` unlabelled examples and must reproduce them (an autoencoder objective).
+    Validation and test use fresh examples for both tasks.
+    """
+    _check_sizes(n_labelled=n_labelled, n_unlabelled=n_unlabelled, n_latent=n_latent)
+    g0 = torch.Generator().manual_seed(seed)
+    lift = torch.randn(n_latent, n_features, generator=g0)
+    label_net = _teacher(2, n_latent, seed + 1)
+
+    def sample(n, g):
+        z = torch.randn(n, n_latent, generator=g)
+        x = torch.tanh(z @ lift) + noise * torch.randn(n, n_features, generator=g)
+        return x, label_net.net(z, 1)[:, 0]
+
+    def train_split(g):
+        xl, yl = sample(n_labelled, g)
+        xu, _ = sample(n_unlabelled, g)
+        repeat = torch.arange(n_unlabelled) % n_labelled
+        return Split(torch.stack([xl[repeat], xu]), {"main": yl[repeat], "reconstruct": xu})
+
+    def eval_split(n, g):
+        x, y = sample(n, g)
+        return Split(torch.stack([x, x]), {"main": y, "reconstruct": x})
+
+    tasks = [Task("main"), Task("reconstruct", "regression", n_features)]
+    return MultiTaskData(tasks, train_split(_stream(seed, 1)), eval_split(n_val, _stream(seed, 2)),
+                         eval_split(n_test, _stream(seed, 3)), {"n_labelled": n_labelled})
+
+
+def make_auxiliary_family(n_main=20, n_aux=200, n_val=100, n_test=1000, n_features=10,
+                          noise=0.3, relatedness=(0.0, 0.5, 0.9), thresholds=(0.0, 1.0, 2.0),
+                          seed=0):
+    """What makes an auxiliary task helpful: a regression main task with `n_main` examples
+    and binary auxiliary tasks 1[f_aux(x) > threshold] with `n_aux` examples each, one for
+    every (relatedness, threshold) pair; f_aux is related to the main function by
+    `relatedness`. A higher threshold makes positives rarer: a lower label entropy.
+
+    Per-task inputs; the main task's examples are repeated to `n_aux` rows. The auxiliary
+    tasks' own parts g_i are shared across thresholds. `info["auxiliary"]` lists each
+    auxiliary task's relatedness and threshold."""
+    _check_sizes(n_main=n_main, n_aux=n_aux, n_val=n_val, n_test=n_test)
+    teacher = _teacher(len(relatedness) + 1, n_features, seed)
+    aux = [(f"aux_r{r}_t{t}", i, r, t) for i, r in enumerate(relatedness) for t in thresholds]
+    names = ["main"] + [a[0] for a in aux]
+
+    def make(n, g, noisy, repeat_main=False):
+        x = torch.randn(len(names), n, n_features, generator=g)
+        if repeat_main:  # training: the main task has only n_main examples
+            x[0] = x[0, torch.arange(n) % n_main]
+        y = {"main": teacher.net(x[0], 0)[:, 0]
+             + (noise if noisy else 0.0) * torch.randn(n, generator=g)}
+        for k, (name, i, r, t) in enumerate(aux, start=1):
+            f = math.sqrt(r) * teacher.net(x[k], 0)[:, 0] + math.sqrt(1 - r) * teacher.net(
+                x[k], i + 1)[:, 0]
+            y[name] = (f > t).float()
+        return Split(x, y)
+
+    tasks = [Task("main")] + [Task(a[0], "binary") for a in aux]
+    info = {"auxiliary": pd.DataFrame([(a[0], a[2], a[3]) for a in aux],
+                                      columns=["task", "relatedness", "threshold"])}
+    return MultiTaskData(tasks, make(n_aux, _stream(seed, 1), True, repeat_main=True),
+                         make(n_val, _stream(seed, 2), True), make(n_test, _stream(seed, 3), False),
+                         info)
+
+
+def label_entropy(y: torch.Tensor) -> float:
+    """Entropy in bits of a binary or integer label vector's empirical distribution."""
+    _, counts = torch.unique(y, return_counts=True)
+    p = counts.float() / counts.sum()
+    return float(-(p * p.log2()).sum())
+
+
+# --- the comparison ----------------------------------------------------------------------
+
+def compare_auxiliary(data: MultiTaskData, setups: dict, hidden, seed: int,
+                      activation=nn.ReLU, **fit_kwargs) -> list:
+    """Train hard sharing on each setup {name: list of tasks} (each list starts with "main")
+    and return one row per setup: the main task's test error. Each model starts from the same
+    seed, so the setups differ only in their tasks."""
+    fit_kwargs.setdefault("progress", False)
+    rows = []
+    for name, tasks in setups.items():
+        if tasks[0] != "main":
+            raise ValueError(f"Setup {name!r}: the first task must be 'main', got {tasks}.")
+        part = data.subset(tasks)
+        set_seed(seed)
+        model = ForkedMLP(part.n_features, hidden, part.tasks, n_shared=len(tuple(hidden)),
+                          activation=activation)
+        history = fit(model, part, **fit_kwargs)
+        rows.append({"setup": name, "error": evaluate(model, part).loc["main", "error"],
+                     "best epoch": history.attrs["best_epoch"]})
+    return rows

@@ -1,0 +1,104 @@
+"""Handwritten digits as ten one-vs-all tasks (scikit-learn's 8x8 digits stand in for MNIST),
+and the small four-layer network of the tensor-factorisation chapter.
+
+The network: the 64 pixels, then fully connected layers of 32, 32 and 16 units with ReLU,
+then one output per task. Each of its four parametrised layers is either shared by all
+tasks (`nn.Linear`), task-stacked (`TaskLinear`: STL) or factorised (DMTRL). (DMTRL
+factorises convolution kernels the same way, see `DMTRLConv2d`; fully connected layers keep
+this experiment fast on a laptop CPU.)
+"""
+import torch
+import torch.nn.functional as F
+from sklearn.datasets import load_digits
+from torch import nn
+
+from .data import MultiTaskData, Split, Stacked, Task
+from .factorised import factorise
+from .layers import TaskLinear
+
+SIZES = (64, 32, 32, 16, 1)  # pixels, three hidden layers, one output per task
+
+
+def load_digit_tasks(train_fraction=0.1, seed=0, n_val=300, n_test=500) -> MultiTaskData:
+    """Ten binary tasks "is it digit k?" on shared 8x8 images, shaped (n, 1, 8, 8) in [0, 1].
+
+    A fixed test set of `n_test` images and validation set of `n_val` are set aside (the
+    same for every fraction and seed); the training set is a `train_fraction` of the rest,
+    drawn with `seed`.
+    """
+    if not 0 < train_fraction <= 1:
+        raise ValueError(f"train_fraction must lie in (0, 1], got {train_fraction}.")
+    digits = load_digits()
+    x = torch.tensor(digits.images, dtype=torch.float32)[:, None] / 16.0
+    labels = torch.tensor(digits.target)
+    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(1234))
+    test, val, pool = order[:n_test], order[n_test:n_test + n_val], order[n_test + n_val:]
+    pick = torch.randperm(len(pool), generator=torch.Generator().manual_seed(seed))
+    train = pool[pick[:max(10, round(train_fraction * len(pool)))]]
+    tasks = [Task(f"is_{k}", "binary") for k in range(10)]
+
+    def split(index):
+        return Split(x[index], {f"is_{k}": (labels[index] == k).float() for k in range(10)})
+
+    return MultiTaskData(tasks, split(train), split(val), split(test),
+                         {"labels": {"train": labels[train], "val": labels[val],
+                                     "test": labels[test]}})
+
+
+class DigitNet(nn.Module):
+    """The four-layer network; `layers` are its four parametrised layers in order."""
+
+    def __init__(self, tasks, layers):
+        super().__init__()
+        self.tasks = list(tasks)
+        self.layers = nn.ModuleList(layers)
+
+    def forward(self, x):
+        h = x.flatten(-3)  # (n, 64) pixels
+        for layer in self.layers[:-1]:
+            h = F.relu(layer(h))
+        return Stacked([t.name for t in self.tasks], self.layers[-1](h).squeeze(-1))
+
+
+def digit_net(tasks, n_shared=0) -> DigitNet:
+    """STL (n_shared=0), or hard sharing of the first n_shared layers (at most 3: the last
+    layer is always one output per task)."""
+    if not 0 <= n_shared <= 3:
+        raise ValueError(f"n_shared must be between 0 and 3, got {n_shared}.")
+    pairs = list(zip(SIZES[:-1], SIZES[1:]))
+    layers = [nn.Linear(a, b) if i < n_shared else TaskLinear(len(tasks), a, b)
+              for i, (a, b) in enumerate(pairs)]
+    return DigitNet(tasks, layers)
+
+
+def factorise_net(net: DigitNet, kind, threshold=0.1) -> DigitNet:
+    """DMTRL from an STL `DigitNet`: every layer's task stack factorised with `kind`
+    (LAFWeights, TuckerWeights or TTWeights), ranks chosen by the relative-error threshold."""
+    shared = [layer for layer in net.layers if not isinstance(layer, TaskLinear)]
+    if shared:
+        raise ValueError("factorise_net needs an STL network (digit_net(tasks, 0)): "
+                         f"found a shared layer {shared[0]}.")
+    return factorise(net, kind, threshold)
+
+
+def load_digit_pair(train_fraction=0.1, seed=0) -> MultiTaskData:
+    """Heterogeneous MTL on the same images: the ten-way digit (multiclass) and whether the
+    digit is 5 or more (binary). Inputs are the 64 pixels, shape (n, 64)."""
+    ten = load_digit_tasks(train_fraction, seed)
+    tasks = [Task("digit", "multiclass", 10), Task("big", "binary")]
+
+    def split(name):
+        part, labels = ten.split(name), ten.info["labels"][name]
+        return Split(part.x.flatten(1), {"digit": labels, "big": (labels >= 5).float()})
+
+    return MultiTaskData(tasks, split("train"), split("val"), split("test"), ten.info)
+
+
+@torch.no_grad()
+def multiclass_error(model, data, split="test") -> float:
+    """The ten-way error of the argmax over the ten tasks' outputs."""
+    model.eval()
+    part = data.split(split)
+    device = next(model.parameters()).device
+    scores = model(part.x.to(device)).stacked.cpu()  # (10, n)
+    return (scores.argmax(dim=0) != data.info["labels"][split]).float().mean().item()

@@ -1,0 +1,189 @@
+"""Synthetic multi-task problems, each made from a seed (nothing is downloaded).
+
+`make_related_tasks` gives every task t the target function
+
+    f_t(x) = sqrt(r) * g_0(x) + sqrt(1 - r) * g_t(x),
+
+where g_0 (common to all tasks) and g_1 .. g_T (one per task) are small random "teacher"
+networks drawn independently, each scaled to mean 0 and variance 1. So the relatedness r
+is the expected correlation between two tasks' functions: r = 1 gives every task the same
+function (only the noise and the examples differ), r = 0 gives unrelated functions.
+"""
+import math
+
+import torch
+
+from .data import MultiTaskData, Split, Task
+
+
+class RelatedTeacher:
+    """The noiseless target functions f_t(x) of `make_related_tasks`."""
+
+    def __init__(self, n_tasks, n_features, hidden, outputs, relatedness, generator):
+        nets = n_tasks + 1  # net 0 is common to all tasks, net t + 1 belongs to task t
+        self.w1 = torch.randn(nets, n_features, hidden, generator=generator) / math.sqrt(n_features)
+        self.w2 = torch.randn(nets, hidden, outputs, generator=generator)
+        reference = torch.randn(4096, n_features, generator=generator)
+        g = torch.tanh(reference @ self.w1) @ self.w2  # (nets, 4096, outputs)
+        self.mean, self.std = g.mean(dim=1, keepdim=True), g.std(dim=1, keepdim=True)
+        self.relatedness = relatedness
+
+    def net(self, x: torch.Tensor, i: int) -> torch.Tensor:
+        """g_i(x), standardised: (n, outputs)."""
+        return (torch.tanh(x @ self.w1[i]) @ self.w2[i] - self.mean[i]) / self.std[i]
+
+    def __call__(self, x: torch.Tensor, task: int) -> torch.Tensor:
+        """f_task(x): (n, outputs) for inputs x of shape (n, features)."""
+        r = self.relatedness
+        return math.sqrt(r) * self.net(x, 0) + math.sqrt(1 - r) * self.net(x, task + 1)
+
+
+def _check_sizes(**sizes):
+    for name, value in sizes.items():
+        if value < 1:
+            raise ValueError(f"{name} must be at least 1, got {value}.")
+
+
+def _check_kind_and_noise(kind, noise):
+    if kind not in ("regression", "binary", "multiclass"):
+        raise ValueError(f"kind must be 'regression', 'binary' or 'multiclass', got {kind!r}.")
+    if noise < 0:
+        raise ValueError(f"noise is a standard deviation and cannot be negative, got {noise}.")
+
+
+def sample_tasks(teacher, n_tasks, n_features, kind, outputs, n_train, n_val, n_test, noise,
+                 shared_inputs, seed, info) -> MultiTaskData:
+    """Draw inputs x ~ N(0, I) and noisy targets from `teacher(x, t)` for each task.
+
+    regression: y = f_t(x) + noise; binary: y = 1[f_t(x) + noise > 0];
+    multiclass: y = argmax of the `outputs` noisy scores.
+    """
+    tasks = [Task(f"task{t}", kind, outputs) for t in range(n_tasks)]
+
+    def make_split(n, stream):
+        # Each split draws from its own stream, so the test set does not change with n_train.
+        g = torch.Generator().manual_seed(seed * 7919 + stream)
+        x_shape = (n, n_features) if shared_inputs else (n_tasks, n, n_features)
+        x = torch.randn(*x_shape, generator=g)
+        y = {}
+        for t, task in enumerate(tasks):
+            xt = x if shared_inputs else x[t]
+            score = teacher(xt, t) + noise * torch.randn(n, outputs, generator=g)
+            if kind == "regression":
+                y[task.name] = score[:, 0]
+            elif kind == "binary":
+                y[task.name] = (score[:, 0] > 0).float()
+            else:
+                y[task.name] = score.argmax(dim=1)
+        return Split(x, y)
+
+    train, val, test = make_split(n_train, 1), make_split(n_val, 2), make_split(n_test, 3)
+    return MultiTaskData(tasks, train, val, test, {"teacher": teacher, "noise": noise, **info})
+
+
+def make_related_tasks(n_tasks=4, n_train=50, n_val=50, n_test=1000, n_features=10,
+                       relatedness=1.0, kind="regression", n_classes=3, noise=0.1, hidden=8,
+                       shared_inputs=False, seed=0) -> MultiTaskData:
+    """Tasks whose target functions are related by `relatedness` in [0, 1].
+
+    kind: "regression" (y = f(x) + noise), "binary" (y = 1[f(x) + noise > 0]) or
+    "multiclass" (y = argmax of n_classes noisy scores). `noise` is the standard deviation
+    of the Gaussian noise added to f. With `shared_inputs` all tasks see the same inputs
+    (one x, several labels); otherwise each task has its own examples.
+    Returns a `MultiTaskData` whose `info["teacher"]` computes the noiseless f_t.
+    """
+    if not 0.0 <= relatedness <= 1.0:
+        raise ValueError(f"relatedness must lie in [0, 1] (1 = same function), got {relatedness}.")
+    _check_kind_and_noise(kind, noise)
+    _check_sizes(n_tasks=n_tasks, n_train=n_train, n_val=n_val, n_test=n_test,
+                 n_features=n_features, hidden=hidden)
+    outputs = n_classes if kind == "multiclass" else 1
+    g = torch.Generator().manual_seed(seed)
+    teacher = RelatedTeacher(n_tasks, n_features, hidden, outputs, relatedness, g)
+    return sample_tasks(teacher, n_tasks, n_features, kind, outputs, n_train, n_val, n_test,
+                        noise, shared_inputs, seed, {"relatedness": relatedness})
+
+
+class EnvironmentTeacher:
+    """Tasks of one environment: f_t(x) = phi(x) a_t, with one random feature map
+    phi(x) = tanh(x W) into `n_factors` factors shared by all tasks, and random task weights
+    a_t of each task's own; each f_t is scaled to mean 0 and variance 1."""
+
+    def __init__(self, n_tasks, n_features, n_factors, outputs, generator):
+        self.w = torch.randn(n_features, n_factors, generator=generator) / math.sqrt(n_features)
+        self.a = torch.randn(n_tasks, n_factors, outputs, generator=generator)
+        reference = torch.randn(4096, n_features, generator=generator)
+        f = self.factors(reference) @ self.a  # (tasks, 4096, outputs)
+        self.mean, self.std = f.mean(dim=1, keepdim=True), f.std(dim=1, keepdim=True)
+
+    def factors(self, x: torch.Tensor) -> torch.Tensor:
+        """phi(x): the environment's shared factors, (n, n_factors)."""
+        return torch.tanh(x @ self.w)
+
+    def __call__(self, x: torch.Tensor, task: int) -> torch.Tensor:
+        return (self.factors(x) @ self.a[task] - self.mean[task]) / self.std[task]
+
+
+def make_environment_tasks(n_tasks=4, n_train=50, n_val=50, n_test=1000, n_features=10,
+                           n_factors=4, kind="regression", n_classes=3, noise=0.1,
+                           shared_inputs=False, seed=0) -> MultiTaskData:
+    """Tasks drawn from one environment (Baxter's setting): every task is a different
+    combination of the same `n_factors` hidden factors of the input. A model that has
+    learned the factors needs only n_factors numbers per new task.
+
+    The remaining arguments are as in `make_related_tasks`; `info["teacher"].factors(x)`
+    gives the true factors.
+    """
+    _check_kind_and_noise(kind, noise)
+    _check_sizes(n_tasks=n_tasks, n_train=n_train, n_val=n_val, n_test=n_test,
+                 n_features=n_features, n_factors=n_factors)
+    outputs = n_classes if kind == "multiclass" else 1
+    g = torch.Generator().manual_seed(seed)
+    teacher = EnvironmentTeacher(n_tasks, n_features, n_factors, outputs, g)
+    return sample_tasks(teacher, n_tasks, n_features, kind, outputs, n_train, n_val, n_test,
+                        noise, shared_inputs, seed, {"n_factors": n_factors})
+
+
+def make_mixed_pair(n_train=100, n_val=100, n_test=1000, n_features=10, relatedness=0.7,
+                    scale=10.0, noise=0.3, seed=0) -> MultiTaskData:
+    """Two related tasks of different kinds and loss scales on shared inputs: "amount", a
+    regression target of standard deviation about `scale`, and "label", a binary label.
+    Their underlying functions are related as in `make_related_tasks`."""
+    _check_sizes(n_train=n_train, n_val=n_val, n_test=n_test, n_features=n_features)
+    if not 0.0 <= relatedness <= 1.0:
+        raise ValueError(f"relatedness must lie in [0, 1], got {relatedness}.")
+    g = torch.Generator().manual_seed(seed)
+    teacher = RelatedTeacher(2, n_features, 8, 1, relatedness, g)
+    tasks = [Task("amount"), Task("label", "binary")]
+
+    def split(n, stream):
+        gs = torch.Generator().manual_seed(seed * 7919 + stream)
+        x = torch.randn(n, n_features, generator=gs)
+        f = [teacher(x, t)[:, 0] + noise * torch.randn(n, generator=gs) for t in (0, 1)]
+        return Split(x, {"amount": scale * f[0], "label": (f[1] > 0).float()})
+
+    return MultiTaskData(tasks, split(n_train, 1), split(n_val, 2), split(n_test, 3),
+                         {"teacher": teacher, "scale": scale})
+
+
+def make_task_family(cluster_sizes=(3, 3), n_unrelated=1, relatedness=0.9, n_train=30,
+                     n_val=30, n_test=1000, n_features=10, noise=0.1, shared_inputs=True,
+                     seed=0):
+    """Tasks with a known group structure: clusters of related tasks
+    (f_t = sqrt(r) g_cluster + sqrt(1 - r) g_t) and tasks related to nothing (f_t = g_t),
+    on shared inputs by default. `info["groups"]` gives each task's cluster (-1 for an
+    unrelated task)."""
+    groups = [c for c, size in enumerate(cluster_sizes) for _ in range(size)]
+    groups += [-1] * n_unrelated
+    T, C = len(groups), len(cluster_sizes)
+    g = torch.Generator().manual_seed(seed)
+    nets = RelatedTeacher(C + T - 1, n_features, 8, 1, 1.0, g)  # C + T standardised nets
+
+    def f(x, t):
+        own = nets.net(x, C + t)
+        if groups[t] < 0:
+            return own
+        return math.sqrt(relatedness) * nets.net(x, groups[t]) + math.sqrt(1 - relatedness) * own
+
+    return sample_tasks(f, T, n_features, "regression", 1, n_train, n_val, n_test, noise,
+                        shared_inputs, seed, {"groups": groups, "relatedness": relatedness})

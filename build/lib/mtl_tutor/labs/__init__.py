@@ -1,0 +1,17 @@
+"""Checks for the lab exercises: call one on your answer and it tells you what is right, or
+gives a hint about the most likely mistake. It never shows the solution.
+
+    from mtl_tutor import labs
+    labs.check_total_loss(my_total_loss)
+
+Every check prints its verdict and returns a `Verdict`, which is true when the answer passed
+(for scripts and autograders; a notebook shows only the printed message).
+"""
+from .lab_auxiliary import check_gradient_reversal
+from .lab_mechanisms import check_shuffle
+from .lab_sharing import check_head_outputs, check_pairwise_penalty, check_total_loss
+from .lab_tensor import check_sharing_strength
+from .verdict import Verdict
+
+__all__ = ["Verdict", "check_gradient_reversal", "check_head_outputs", "check_pairwise_penalty",
+           "check_shuffle", "check_sharing_strength", "check_total_loss"]

@@ -1,0 +1,37 @@
+"""Check for Lab 3 (mechanisms): shuffling a task's labels, Caruana's control."""
+import torch
+
+from .verdict import Verdict, _call, _report, _safe
+
+
+@_safe
+def check_shuffle(fn) -> Verdict:
+    """Exercise: `fn(y, seed)` returns a new tensor with the labels of `y` in a random
+    order that depends only on `seed` (Caruana's control: same labels, no relation to the
+    inputs), and leaves `y` itself unchanged."""
+    y = torch.arange(20.0) % 7
+    original = y.clone()
+    ok, out = _call(fn, y, 0)
+    if not ok:
+        return _report(False, out)
+    if not torch.equal(y, original):
+        return _report(False, "your function changed `y` in place: the unshuffled labels are "
+                              "needed elsewhere. Return a shuffled *copy*.")
+    if not isinstance(out, torch.Tensor) or out.shape != y.shape:
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        return _report(False, f"return a tensor of the labels' shape {tuple(y.shape)}, got "
+                              f"{shape}.")
+    if not torch.equal(out.sort().values, y.sort().values):
+        return _report(False, "the labels themselves changed: a shuffle keeps every label and "
+                              "only changes which example has which (index y with a random "
+                              "permutation, do not draw new labels).")
+    if torch.equal(out, y):
+        return _report(False, "the labels are in their original order: nothing was shuffled.")
+    _, again = _call(fn, y, 0)
+    if not (isinstance(again, torch.Tensor) and torch.equal(again, out)):
+        return _report(False, "two calls with the same seed give different orders: draw the "
+                              "permutation from a generator seeded with `seed`.")
+    _, other = _call(fn, y, 1)
+    if isinstance(other, torch.Tensor) and torch.equal(other, out):
+        return _report(False, "seeds 0 and 1 give the same order: the seed is not used.")
+    return _report(True, "same labels, new order, reproducible from the seed.")

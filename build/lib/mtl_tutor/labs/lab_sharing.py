@@ -1,0 +1,156 @@
+"""Checks for Lab 1 (hard and soft sharing): the multi-task loss, a network with one head per
+task, and the pairwise soft-sharing penalty."""
+import torch
+
+from ..data import Task
+from ..train import task_loss
+from .verdict import Verdict, _call, _not_a_loss, _report, _safe
+
+
+@_safe
+def check_total_loss(fn) -> Verdict:
+    """Exercise: `fn(tasks, preds, targets)` returns the multi-task loss, the sum over tasks
+    of each task's loss (mean over its examples), as one scalar tensor."""
+    g = torch.Generator().manual_seed(0)
+    tasks = [Task("a"), Task("b", "binary"), Task("c")]
+    preds = {t.name: torch.randn(8, generator=g) for t in tasks}
+    targets = {"a": torch.randn(8, generator=g), "b": (torch.rand(8, generator=g) > 0.5).float(),
+               "c": 10 * torch.randn(8, generator=g)}
+    ok, value = _call(fn, tasks, preds, targets)
+    if not ok:
+        return _report(False, value)
+    hint = _not_a_loss(value, "loss")
+    if hint:
+        return _report(False, hint)
+    losses = torch.stack([task_loss(t, preds[t.name], targets[t.name]) for t in tasks])
+    if torch.isclose(value, losses.sum()):
+        return _report(True, "the total loss is the sum of the three tasks' losses.")
+    if torch.isclose(value, losses.mean()):
+        return _report(False, "your loss is the *mean* over tasks; this exercise asks for the "
+                              "sum over tasks, the loss mt.fit minimises (dividing by the "
+                              "number of tasks weakens the loss against weight decay and any "
+                              "penalty added to it; with plain SGD it also shrinks each step).")
+    if any(torch.isclose(value, v) for v in losses):
+        return _report(False, "your loss equals one task's loss: the loss must be summed over "
+                              "all tasks, or the other tasks get no gradient.")
+    mse_all = sum(((preds[n] - targets[n]) ** 2).mean() for n in preds)
+    if torch.isclose(value, mse_all):
+        return _report(False, "task 'b' is binary: use the loss that suits each task's kind "
+                              "(logistic loss on logits), not squared error for every task.")
+    return _report(False, "the value does not match the sum of the per-task losses. Compute "
+                          "each task's loss with the loss for its kind, then add them.")
+
+
+@_safe
+def check_pairwise_penalty(fn) -> Verdict:
+    """Exercise: `fn(layers)` returns the soft-sharing penalty of the task-specific hidden
+    layers `layers` (e.g. `model.branches` of `mt.single_task_nets`): the sum over pairs of
+    tasks s < t of ||W_s - W_t||^2, over every task-stacked *weight* (never the biases)."""
+    from ..models import single_task_nets
+    from ..penalties import pairwise_l2, stacked_weights
+
+    torch.manual_seed(0)
+    layers = single_task_nets(4, (5, 6), [Task("a"), Task("b"), Task("c")]).branches
+    ok, value = _call(fn, layers)
+    if not ok:
+        return _report(False, value)
+    hint = _not_a_loss(value, "penalty")
+    if hint:
+        return _report(False, hint)
+    weights = stacked_weights(layers)
+    expected = sum(pairwise_l2(w) for w in weights)
+    if torch.isclose(value, expected):
+        if not value.requires_grad:
+            return _report(False, "the value is right but carries no gradient: compute it "
+                                  "with torch operations on the weights (no .item(), no "
+                                  ".detach()), or training cannot use it.")
+        with torch.no_grad():
+            for layer in layers.modules():
+                if getattr(layer, "bias", None) is not None:
+                    layer.bias.add_(1.0)
+        _, moved = _call(fn, layers)
+        if isinstance(moved, torch.Tensor) and not torch.isclose(moved, expected):
+            return _report(False, "your penalty changes when only the biases change: "
+                                  "apply it to the weights, not the biases.")
+        return _report(True, "the penalty sums ||W_s - W_t||^2 over pairs of tasks and layers.")
+    with_bias = expected + sum(
+        pairwise_l2(layer.bias[..., None]) for layer in layers.modules()
+        if hasattr(layer, "n_tasks") and getattr(layer, "bias", None) is not None)
+    if torch.isclose(value, with_bias):
+        return _report(False, "your penalty includes the biases: apply it to the weights only "
+                              "(biases set each task's offset, which need not be shared).")
+    if torch.isclose(value, 2 * expected):
+        return _report(False, "you count every pair twice (s, t and t, s): sum over s < t.")
+    if torch.isclose(value * value, expected) or torch.isclose(value, expected.sqrt()):
+        return _report(False, "use the *squared* distance ||W_s - W_t||^2, not the distance.")
+    if any(torch.isclose(value, pairwise_l2(w)) for w in weights):
+        return _report(False, "your penalty covers one layer only: add it up over every "
+                              "task-stacked layer in `layers`.")
+    return _report(False, "the value does not match. Take each task-stacked weight "
+                          "(tasks, in, out), and for every pair of tasks add the squared "
+                          "distance between their slices.")
+
+
+@_safe
+def check_head_outputs(model, data) -> Verdict:
+    """Exercise: a multi-task model whose forward pass returns {task name: predictions}
+    with the shape each task's targets have."""
+    x = data.train.x[:, :4] if data.train.per_task else data.train.x[:4]
+    ok, out = _call(model, x)
+    if not ok:
+        return _report(False, out)
+    if not isinstance(out, dict):
+        return _report(False, f"return a dict {{task name: predictions}}, got "
+                              f"{type(out).__name__}.")
+    missing = [n for n in data.names if n not in out]
+    if missing:
+        return _report(False, f"no predictions for task(s) {missing}; the keys must be the "
+                              f"task names {data.names}.")
+    for t in data.tasks:
+        if not isinstance(out[t.name], torch.Tensor):
+            return _report(False, f"the predictions for task {t.name!r} must be a tensor, got "
+                                  f"{type(out[t.name]).__name__}.")
+        want = (4, t.outputs) if t.kind == "multiclass" else t.target_shape(4)
+        got = tuple(out[t.name].shape)
+        if got != tuple(want):
+            extra = (" Squeeze the last axis of a one-output head." if got == (4, 1) else "")
+            return _report(False, f"task {t.name!r} ({t.kind}): predictions of shape {got} "
+                                  f"for 4 examples, expected {tuple(want)}.{extra}")
+    if isinstance(model, torch.nn.Module):
+        hidden = _unregistered_layers(model)
+        if hidden:
+            return _report(False, f"the layers in `{hidden}` sit in a plain dict or list, so "
+                                  "PyTorch does not see them: they are not in "
+                                  "model.parameters() and would never train. Keep them in an "
+                                  "nn.ModuleDict (or nn.ModuleList).")
+        if _is_affine(model, x):
+            return _report(False, "your network is linear in its inputs: without an activation "
+                                  "(e.g. nn.ReLU()) after the trunk's layer, the trunk and a "
+                                  "head multiply into one linear map, and the shared layer adds "
+                                  "nothing a linear model could not do.")
+    return _report(True, "one prediction per task, each of the right shape.")
+
+
+def _unregistered_layers(model):
+    """The name of an attribute that holds layers in a plain dict, list or tuple (invisible to
+    model.parameters()), or None."""
+    for module in model.modules():
+        for name, value in vars(module).items():
+            items = value.values() if isinstance(value, dict) else value \
+                if isinstance(value, (list, tuple)) else ()
+            if name != "_modules" and any(isinstance(v, torch.nn.Module) for v in items):
+                return name
+    return None
+
+
+@torch.no_grad()
+def _is_affine(model, x) -> bool:
+    """True if every output satisfies f(a + b) + f(0) = f(a) + f(b) on large inputs, as only an
+    affine map does (a ReLU network crosses its kinks between these points)."""
+    a, b = 3 * x, -3 * x.flip(0)
+    out = [model(v) for v in (a + b, torch.zeros_like(x), a, b)]
+    for name in out[0]:
+        left, right = out[0][name] + out[1][name], out[2][name] + out[3][name]
+        if not torch.allclose(left, right, rtol=1e-4, atol=1e-4 * (1 + right.abs().max())):
+            return False
+    return True

@@ -1,0 +1,73 @@
+"""What every lab check shares: the verdict it prints and returns, and the guards that turn
+a student's error into a hint instead of a traceback."""
+import functools
+
+import torch
+
+
+class Verdict:
+    """The result of a check: true when the answer passed."""
+
+    def __init__(self, passed: bool, message: str):
+        self.passed, self.message = passed, message
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __repr__(self) -> str:
+        return f"Verdict(passed={self.passed})"
+
+    def _ipython_display_(self) -> None:
+        pass  # the check has printed its message; showing the Verdict too would repeat it
+
+
+def _report(ok: bool, message: str) -> Verdict:
+    message = ("Correct: " if ok else "Not yet: ") + message
+    print(message)
+    return Verdict(ok, message)
+
+
+def _call(fn, *args):
+    """Call the student's function; turn an exception into a hint instead of a traceback."""
+    try:
+        return True, fn(*args)
+    except NotImplementedError:
+        return False, ("no answer yet: replace the `raise NotImplementedError` line of the "
+                       "exercise with your code, run that cell, then run the check again.")
+    except Exception as error:  # the student's code failed: say where, not how to fix it
+        return False, (f"your function raised {type(error).__name__}: {error}. Run it on the "
+                       "example in the exercise and read the message.")
+
+
+def _is_scalar(value) -> bool:
+    return isinstance(value, torch.Tensor) and value.dim() == 0
+
+
+def _not_a_loss(value, what: str):
+    """A hint when `value` cannot be a loss-like number (a 0-d, finite, float tensor)."""
+    if isinstance(value, (int, float)):
+        return (f"return a torch tensor, not a Python number: without the tensor (e.g. after "
+                f".item()) the {what} has no gradient to train with.")
+    if not isinstance(value, torch.Tensor):
+        return f"return a torch tensor (got {type(value).__name__}), so that backward() can run."
+    if not _is_scalar(value):
+        return (f"the {what} must be one number (a 0-d tensor), got shape "
+                f"{tuple(value.shape)}: add the parts up into one.")
+    if not value.is_floating_point():
+        return f"the {what} must be a floating-point tensor, got {value.dtype}."
+    if not torch.isfinite(value):
+        return f"the {what} is {value.item()}: look for a division by zero or a log of 0."
+    return None
+
+
+def _safe(check):
+    """Whatever the student's answer is, a check answers with a hint, never a traceback."""
+    @functools.wraps(check)
+    def wrapped(*args):
+        try:
+            return check(*args)
+        except Exception as error:
+            return _report(False, f"your answer could not be compared with the expected one "
+                                  f"({type(error).__name__}: {error}). Check its type and "
+                                  "shape against the exercise.")
+    return wrapped

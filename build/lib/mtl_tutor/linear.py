@@ -1,0 +1,200 @@
+"""Multi-task learning in linear models: the task matrix A (features x tasks).
+
+Every task t is a linear model y = x . a_t; the columns a_t form A (d x T). Classic MTL
+puts its assumptions about how tasks relate into a penalty on A and minimises
+
+    F(A) = sum_t 1/(2 n) ||X_t a_t - y_t||^2  +  penalty(A)
+
+by proximal gradient descent: a gradient step on the smooth part, then the penalty's
+proximal operator (for a smooth penalty, its gradient joins the gradient step instead).
+The penalties live in `linear_penalties`.
+All computations are in float64, which these small problems can afford.
+"""
+from dataclasses import dataclass
+
+import torch
+
+from .linear_penalties import L1, GroupL1Linf, soft_threshold
+
+
+@dataclass
+class LinearProblem:
+    """Inputs X, (n, d) shared by all tasks or (T, n, d) one set per task, and targets
+    Y (n, T). `loss`, `grad` and `lipschitz` describe the squared loss above."""
+
+    X: torch.Tensor
+    Y: torch.Tensor
+
+    def __post_init__(self):
+        self.X, self.Y = self.X.double(), self.Y.double()
+        n = self.Y.shape[0]
+        if self.Y.dim() != 2 or self.X.shape[-2] != n:
+            raise ValueError(f"Y must be (n, tasks) with the same n as X; got X "
+                             f"{tuple(self.X.shape)} and Y {tuple(self.Y.shape)}.")
+        if self.X.dim() == 3 and self.X.shape[0] != self.Y.shape[1]:
+            raise ValueError(f"Per-task X has {self.X.shape[0]} tasks but Y has "
+                             f"{self.Y.shape[1]} columns.")
+        if not (torch.isfinite(self.X).all() and torch.isfinite(self.Y).all()):
+            raise ValueError("X or Y contains NaN or infinite values; remove or impute them.")
+
+    @classmethod
+    def from_split(cls, split):
+        """The problem of one split of a `MultiTaskData` (regression tasks)."""
+        return cls(split.x, torch.stack(list(split.y.values()), dim=1))
+
+    @property
+    def shape(self):
+        """(d, T): the shape of the task matrix A."""
+        return self.X.shape[-1], self.Y.shape[1]
+
+    def predict(self, A):
+        if self.X.dim() == 2:
+            return self.X @ A
+        return torch.einsum("tnd,dt->nt", self.X, A)
+
+    def _grams(self):
+        """G_t = X_t^T X_t / n (tasks, d, d) and c_t = X_t^T y_t / n (d, tasks), cached:
+        with them the loss and its gradient cost one small product per step."""
+        if not hasattr(self, "_cache"):
+            n = self.Y.shape[0]
+            X = self.X if self.X.dim() == 3 else self.X.expand(self.Y.shape[1], *self.X.shape)
+            G = torch.einsum("tnd,tne->tde", X, X) / n
+            c = torch.einsum("tnd,nt->dt", X, self.Y) / n
+            self._cache = (G, c, 0.5 * self.Y.pow(2).sum().item() / n)
+        return self._cache
+
+    def loss(self, A) -> float:
+        G, c, const = self._grams()
+        GA = torch.einsum("tde,et->dt", G, A)
+        return (0.5 * (A * GA).sum() - (c * A).sum()).item() + const
+
+    def grad(self, A):
+        G, c, _ = self._grams()
+        return torch.einsum("tde,et->dt", G, A) - c
+
+    def lipschitz(self) -> float:
+        """The largest curvature of the loss: a safe step size is its inverse."""
+        X = self.X if self.X.dim() == 3 else self.X[None]
+        return max(torch.linalg.matrix_norm(x, ord=2).item() ** 2 for x in X) / self.Y.shape[0]
+
+
+def objective(problem, A, penalties) -> float:
+    return problem.loss(A) + sum(p.value(A) for p in penalties)
+
+
+def minimise(value, grad, prox, x0, step, iters, tol):
+    """Monotone FISTA (Beck & Teboulle): proximal gradient steps taken from an extrapolated
+    point, keeping a step only if it lowers the objective, so the objective never rises.
+
+    value(x), grad(x) (of the smooth part) and prox(v, step) act on a tuple of tensors.
+    Returns (x, objective after every iteration).
+    """
+    x, y, t = x0, x0, 1.0
+    history = [value(x)]
+    for _ in range(iters):
+        g = grad(y)
+        z = prox(tuple(yi - step * gi for yi, gi in zip(y, g)), step)
+        fz = value(z)
+        t_next = (1 + (1 + 4 * t * t) ** 0.5) / 2
+        x_prev, x = x, (z if fz <= history[-1] else x)
+        history.append(min(fz, history[-1]))
+        y = tuple(xi + (t / t_next) * (zi - xi) + ((t - 1) / t_next) * (xi - pi)
+                  for xi, zi, pi in zip(x, z, x_prev))
+        t = t_next
+        if history[-2] - history[-1] <= tol * max(1.0, abs(history[-1])) and fz <= history[-2]:
+            break
+    return x, history
+
+
+def proximal_gradient(problem: LinearProblem, penalty, iters: int = 500, A0=None, tol=1e-10):
+    """Minimise loss(A) + penalty(A); returns (A, objective values per iteration).
+
+    A non-smooth penalty enters through its proximal operator; a smooth one (with `grad`)
+    is added to the gradient, and its curvature to the step-size bound.
+    """
+    A = torch.zeros(problem.shape, dtype=torch.float64) if A0 is None else A0.clone()
+    smooth = hasattr(penalty, "grad")
+    lipschitz = problem.lipschitz() + (penalty.curvature() if smooth else 0.0)
+
+    def grad(x):
+        return (problem.grad(x[0]) + (penalty.grad(x[0]) if smooth else 0.0),)
+
+    def prox(v, step):
+        return v if smooth else (penalty.prox(v[0], step),)
+
+    (A,), history = minimise(lambda x: objective(problem, x[0], [penalty]), grad, prox, (A,),
+                             1.0 / lipschitz, iters, tol)
+    return A, history
+
+
+def dirty_model(problem: LinearProblem, lam_block: float, lam_sparse: float,
+                iters: int = 1000, tol=1e-10, start=None):
+    """Jalali et al.'s dirty model: A = B + S with an l1/l-inf penalty on B (features shared
+    by all tasks) and an l1 penalty on S (features of one task). Returns (B, S, history);
+    `start` = (B, S) warm-starts it."""
+    block, sparse = GroupL1Linf(lam_block), L1(lam_sparse)
+    zero = torch.zeros(problem.shape, dtype=torch.float64)
+    x0 = start or (zero, zero.clone())
+
+    def value(x):
+        return problem.loss(x[0] + x[1]) + block.value(x[0]) + sparse.value(x[1])
+
+    def grad(x):
+        g = problem.grad(x[0] + x[1])
+        return g, g
+
+    def prox(v, step):
+        return block.prox(v[0], step), sparse.prox(v[1], step)
+
+    # the loss of B + S has twice the curvature of the loss of A
+    (B, S), history = minimise(value, grad, prox, x0, 1.0 / (2 * problem.lipschitz()), iters,
+                               tol)
+    return B, S, history
+
+
+def go_mtl(problem: LinearProblem, k: int, lam_sparse: float, lam_basis: float,
+           rounds: int = 30, inner: int = 200, ridge: float = 0.1):
+    """GO-MTL (Kumar & Daume): tasks are sparse combinations of k latent basis tasks,
+    A = L S with L (d x k) and S (k x T). As in the paper, L starts from the top k singular
+    directions of single-task (ridge) solutions; then a lasso step on S (proximal gradient)
+    alternates with an exact ridge step on L. Returns (L, S, objective after each half-step).
+    """
+    d, T = problem.shape
+    G, c, _ = problem._grams()
+    eye = torch.eye(d, dtype=torch.float64)
+    single = torch.stack([torch.linalg.solve(G[t] + ridge * eye, c[:, t]) for t in range(T)], 1)
+    U, sv, _ = torch.linalg.svd(single, full_matrices=False)
+    L = U[:, :k] * sv[:k] / T**0.5
+    S = torch.zeros(k, T, dtype=torch.float64)
+
+    def total(L, S):
+        return (problem.loss(L @ S) + lam_sparse * S.abs().sum().item()
+                + lam_basis * L.pow(2).sum().item())
+
+    history = [total(L, S)]
+    for _ in range(rounds):
+        # S-step: for each task a lasso on the features X_t L, by proximal gradient
+        step = 1.0 / max(torch.linalg.matrix_norm(L.T @ Gt @ L, ord=2).item() for Gt in G)
+        for _ in range(inner):
+            grad = torch.einsum("dk,tde,et->kt", L, G, L @ S) - L.T @ c
+            S = soft_threshold(S - step * grad, step * lam_sparse)
+        history.append(total(L, S))
+        # L-step: sum_t G_t L s_t s_t^T + 2 lam L = sum_t c_t s_t^T, solved exactly
+        system = torch.einsum("kt,lt,tde->dkel", S, S, G).reshape(d * k, d * k)
+        system += 2 * lam_basis * torch.eye(d * k, dtype=torch.float64)
+        L = torch.linalg.solve(system, (c @ S.T).reshape(d * k)).reshape(d, k)
+        history.append(total(L, S))
+    return L, S, history
+
+
+def choose_strength(train: LinearProblem, val: LinearProblem, make_penalty, strengths,
+                    iters: int = 500):
+    """Fit along `strengths` (largest first is fastest: each fit starts from the last one)
+    and keep the A with the lowest validation loss. Returns (A, chosen strength)."""
+    best, A = None, None
+    for strength in strengths:
+        A, _ = proximal_gradient(train, make_penalty(strength), iters=iters, A0=A, tol=1e-7)
+        loss = val.loss(A)
+        if best is None or loss < best[0]:
+            best = (loss, A, strength)
+    return best[1], best[2]

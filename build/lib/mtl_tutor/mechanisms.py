@@ -1,0 +1,226 @@
+"""Data built to isolate one of Caruana's mechanisms at a time (Part II of the book).
+
+Each generator returns a `MultiTaskData` whose first task, "main", is the task we care
+about; the other tasks are the extra tasks whose effect on "main" is measured. Test targets
+of regression tasks are noiseless, so a test error is the excess error over the noise.
+"""
+import math
+
+import numpy as np
+import torch
+
+from .data import MultiTaskData, Split, Task
+from .generators import RelatedTeacher, _check_sizes
+
+
+def _stream(seed, k):
+    """The random stream of split k (1 train, 2 validation, 3 test) of a seed."""
+    return torch.Generator().manual_seed(seed * 7919 + k)
+
+
+def _splits(make, n_train, n_val, n_test, seed):
+    """Train / validation / test splits from `make(n, generator, noisy)`, each split from
+    its own random stream so the test set does not depend on n_train."""
+    return (make(n_train, _stream(seed, 1), True), make(n_val, _stream(seed, 2), True),
+            make(n_test, _stream(seed, 3), False))
+
+
+def make_noisy_copies(n_copies=3, n_train=40, n_val=40, n_test=1000, n_features=10,
+                      noise=1.0, seed=0) -> MultiTaskData:
+    """Implicit data augmentation: "main" and `n_copies` extra tasks share one target function
+    and one set of inputs, but each task's labels carry their own noise.
+
+    Extra tasks add labels, not inputs: a model that learns them all can average their
+    noise. The function depends on `seed` only, so data made with another `n_copies` or
+    `n_train` is the same problem.
+    """
+    _check_sizes(n_train=n_train, n_val=n_val, n_test=n_test, n_features=n_features)
+    if n_copies < 0:
+        raise ValueError(f"n_copies counts the extra tasks and cannot be negative: {n_copies}.")
+    teacher = RelatedTeacher(1, n_features, 8, 1, 1.0, torch.Generator().manual_seed(seed))
+    names = ["main"] + [f"copy{i}" for i in range(1, n_copies + 1)]
+
+    def make(n, g, noisy):
+        x = torch.randn(n, n_features, generator=g)
+        f = teacher(x, 0)[:, 0]
+        scale = noise if noisy else 0.0
+        return Split(x, {name: f + scale * torch.randn(n, generator=g) for name in names})
+
+    return MultiTaskData([Task(n) for n in names], *_splits(make, n_train, n_val, n_test, seed),
+                         {"teacher": teacher, "noise": noise})
+
+
+def make_attention_tasks(n_tasks=4, n_relevant=3, n_irrelevant=27, n_train=30, n_val=30,
+                         n_test=1000, relatedness=0.5, noise=0.3, main_noise=None,
+                         seed=0) -> MultiTaskData:
+    """Attention focusing: every task depends on the same `n_relevant` inputs (the first
+    ones) through a different function, and ignores the other `n_irrelevant` inputs.
+
+    Task t's function of the relevant inputs is sqrt(r) g_0 + sqrt(1 - r) g_t, so the tasks
+    agree on *which* inputs matter even where they disagree on how. Shared inputs.
+    `main_noise` (default: `noise`) sets the main task's own label noise.
+    `info["relevant"]` lists the relevant inputs.
+    """
+    _check_sizes(n_tasks=n_tasks, n_relevant=n_relevant, n_train=n_train, n_val=n_val,
+                 n_test=n_test)
+    teacher = RelatedTeacher(n_tasks, n_relevant, 8, 1, relatedness,
+                             torch.Generator().manual_seed(seed))
+    names = ["main"] + [f"extra{i}" for i in range(1, n_tasks)]
+    d = n_relevant + n_irrelevant
+
+    def make(n, g, noisy):
+        x = torch.randn(n, d, generator=g)
+        scales = [noise] * n_tasks
+        scales[0] = noise if main_noise is None else main_noise
+        y = {name: teacher(x[:, :n_relevant], t)[:, 0]
+             + (scales[t] if noisy else 0.0) * torch.randn(n, generator=g)
+             for t, name in enumerate(names)}
+        return Split(x, y)
+
+    return MultiTaskData([Task(n) for n in names], *_splits(make, n_train, n_val, n_test, seed),
+                         {"relevant": list(range(n_relevant)), "teacher": teacher})
+
+
+def make_eavesdropping_tasks(n_train=60, n_val=60, n_test=1000, n_features=10, frequency=3.0,
+                             noise=0.1, seed=0) -> MultiTaskData:
+    """Eavesdropping: a hidden feature g(x) (a random smooth function of the inputs) that
+    task "main" uses in a hard way and task "B" in an easy way.
+
+    main = sin(frequency * g(x)): a wiggly, non-monotone function of g, so its gradients
+    say little about g; B = g(x) + h(x)/2 with another feature h: a simple, monotone use
+    of g; "hint" = g(x) itself (Abu-Mostafa's hint: the feature as a target). Shared
+    inputs; `info["feature"]` computes g.
+    """
+    _check_sizes(n_train=n_train, n_val=n_val, n_test=n_test, n_features=n_features)
+    teacher = RelatedTeacher(2, n_features, 8, 1, 0.0, torch.Generator().manual_seed(seed))
+
+    def feature(x):
+        return teacher.net(x, 1)[:, 0]
+
+    def make(n, g, noisy):
+        x = torch.randn(n, n_features, generator=g)
+        scale = noise if noisy else 0.0
+        f, h = feature(x), teacher.net(x, 2)[:, 0]
+        targets = {"main": torch.sin(frequency * f), "B": f + 0.5 * h, "hint": f}
+        return Split(x, {k: v + scale * torch.randn(n, generator=g) for k, v in targets.items()})
+
+    tasks = [Task("main"), Task("B"), Task("hint")]
+    return MultiTaskData(tasks, *_splits(make, n_train, n_val, n_test, seed),
+                         {"feature": feature, "frequency": frequency})
+
+
+def make_random_label_tasks(n_tasks=4, n_train=100, n_features=20, seed=0) -> MultiTaskData:
+    """Regularisation: binary labels drawn at random, independently of the inputs (shared).
+
+    Nothing can be learned, so how well a model fits the training labels measures its
+    capacity to fit noise (the empirical Rademacher idea). The validation and test splits
+    are random too; they only exist to make a valid `MultiTaskData`.
+    """
+    _check_sizes(n_tasks=n_tasks, n_train=n_train, n_features=n_features)
+    names = [f"random{t}" for t in range(n_tasks)]
+
+    def make(n, g, noisy):
+        x = torch.randn(n, n_features, generator=g)
+        return Split(x, {name: torch.randint(0, 2, (n,), generator=g).float() for name in names})
+
+    return MultiTaskData([Task(n, "binary") for n in names],
+                         *_splits(make, n_train, n_train, n_train, seed), {})
+
+
+def fit_to_noise(train_error: float) -> float:
+    """How well a model fitted random binary labels: 1 - 2 * training error, i.e. the
+    correlation (1/n) sum_i sigma_i * sign(f(x_i)) for labels sigma = +-1. 0 = not at all,
+    1 = every random label fitted."""
+    return 1.0 - 2.0 * train_error
+
+
+def shuffle_task(data: MultiTaskData, name: str, seed: int = 0) -> MultiTaskData:
+    """A copy of `data` whose task `name` has its training and validation labels shuffled
+    across examples: same label distribution, no relation to the inputs (Caruana's control)."""
+    if name not in data.names:
+        raise ValueError(f"Unknown task {name!r}; the tasks are {data.names}.")
+    g = torch.Generator().manual_seed(seed)
+
+    def shuffled(split):
+        y = dict(split.y)
+        y[name] = y[name][torch.randperm(split.n, generator=g)]
+        return Split(split.x, y, split.per_task)
+
+    return MultiTaskData(data.tasks, shuffled(data.train), shuffled(data.val), data.test,
+                         data.info)
+
+
+def input_weight_share(first_layer_weight: torch.Tensor, relevant) -> float:
+    """The share of a first layer's squared weight that sits on the `relevant` inputs.
+
+    first_layer_weight: (inputs, hidden), e.g. one task's slice of a `TaskLinear`, or an
+    `nn.Linear`'s weight transposed. Uniform weights give len(relevant) / inputs.
+    """
+    w = first_layer_weight.detach()
+    if w.dim() != 2:
+        raise ValueError(f"Expected a (inputs, hidden) weight matrix, got {tuple(w.shape)}.")
+    per_input = w.pow(2).sum(dim=1)
+    return float(per_input[list(relevant)].sum() / per_input.sum())
+
+
+def encode_bits(values: torch.Tensor, low: float, high: float, bits: int = 10) -> torch.Tensor:
+    """Code each value in [low, high] as `bits` binary inputs (its quantised level in
+    base 2, most significant bit first): (n,) -> (n, bits)."""
+    levels = ((values - low) / (high - low) * (2 ** bits - 1)).round().long()
+    powers = 2 ** torch.arange(bits - 1, -1, -1)
+    return ((levels[:, None] // powers) % 2).float()
+
+
+def make_sum_difference(n_trials=50, n_train=50, n_val=50, n_test=500, bits=10,
+                        f2="output", seed=0) -> MultiTaskData:
+    """Caruana's (1997, Table 6) control: F1 = sigmoid(A + B), F2 = sigmoid(A - B), with A and
+    B uniform in [-5, 5], each coded in `bits` binary inputs.
+
+    Every trial is a task of its own, with its own examples (per-task inputs), so many
+    independent trials train as one batched model. f2 says how F2 is used:
+    "none" (STL: the inputs predict F1), "input" (F2 is an extra input) or "output"
+    (each trial predicts F1 and F2 from the bits: a two-output task, one hidden layer
+    shared by both). With f2 = "input" the true F2 is an input at test time too.
+    """
+    _check_sizes(n_trials=n_trials, n_train=n_train, n_val=n_val, n_test=n_test, bits=bits)
+    if f2 not in ("none", "input", "output"):
+        raise ValueError(f"f2 must be 'none', 'input' or 'output', got {f2!r}.")
+    outputs = 2 if f2 == "output" else 1
+    tasks = [Task(f"trial{i}", "regression", outputs) for i in range(n_trials)]
+
+    def make(n, g, noisy):
+        a, b = (torch.rand(2, n_trials, n, generator=g) * 10 - 5)
+        x = torch.cat([encode_bits(a.reshape(-1), -5, 5, bits),
+                       encode_bits(b.reshape(-1), -5, 5, bits)], dim=1)
+        x = x.reshape(n_trials, n, 2 * bits)
+        f1, f2_value = torch.sigmoid(a + b), torch.sigmoid(a - b)
+        if f2 == "input":
+            x = torch.cat([x, f2_value[..., None]], dim=2)
+        y = torch.stack([f1, f2_value], dim=2) if f2 == "output" else f1
+        return Split(x, {t.name: y[i] for i, t in enumerate(tasks)}, per_task=True)
+
+    return MultiTaskData(tasks, *_splits(make, n_train, n_val, n_test, seed), {"f2": f2})
+
+
+def f1_rmse(model, data, split="test") -> np.ndarray:
+    """Root mean squared error on F1 of every trial of a `make_sum_difference` model."""
+    part = data.split(split)
+    with torch.no_grad():
+        preds = model(part.x.to(next(model.parameters()).device))
+    out = []
+    for t in data.tasks:
+        p, y = preds[t.name].cpu(), part.y[t.name]
+        if t.outputs == 2:
+            p, y = p[:, 0], y[:, 0]
+        out.append(math.sqrt(float((p - y).pow(2).mean())))
+    return np.array(out)
+
+
+def input_sensitivity_share(model, x: torch.Tensor, task: str, relevant) -> float:
+    """The share of task `task`'s sensitivity to its inputs that falls on the `relevant`
+    ones: mean |d prediction / d x_i| over the examples x, per input i, normalised."""
+    x = x.detach().clone().requires_grad_(True)
+    model.eval()
+    model(x)[task].sum().backward()
+    per_input = x.grad.abs().mean(dim=0)
+    return float(per_input[list(relevant)].sum() / per_input.sum())

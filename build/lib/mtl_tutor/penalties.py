@@ -1,0 +1,74 @@
+"""Soft parameter sharing: penalties on the stack of per-task weights W (tasks, in, out).
+
+Each task keeps its own weights; a penalty pulls them towards each other.
+- `pairwise_l2`: the squared distances between the tasks' weights (Duong et al., 2015).
+- `trace_norm`: the sum of singular values of the stack flattened to (tasks, in * out),
+  which favours stacks of low rank: task weights that are mixtures of a few shared
+  patterns (Yang & Hospedales, 2017).
+Only weights are penalised, never biases: a bias is a per-task offset, not shared structure.
+"""
+import torch
+from torch import nn
+
+from .layers import TaskLinear
+
+
+def _flat(weight: torch.Tensor) -> torch.Tensor:
+    if weight.dim() < 2:
+        raise ValueError("A soft-sharing penalty needs a stack of task weights with the task "
+                         f"axis first, e.g. TaskLinear.weight; got shape {tuple(weight.shape)}.")
+    return weight.reshape(weight.shape[0], -1)
+
+
+def pairwise_l2(weight: torch.Tensor) -> torch.Tensor:
+    """sum over task pairs s < t of ||W_s - W_t||^2, computed as T * sum_t ||W_t - mean||^2."""
+    flat = _flat(weight)
+    return flat.shape[0] * (flat - flat.mean(dim=0)).pow(2).sum()
+
+
+def trace_norm(weight: torch.Tensor) -> torch.Tensor:
+    """The sum of the singular values of the stack flattened to (tasks, in * out)."""
+    return torch.linalg.svdvals(_flat(weight)).sum()
+
+
+def stacked_weights(module: nn.Module) -> list:
+    """The weight stacks of every `TaskLinear` inside `module` (biases excluded)."""
+    return [m.weight for m in module.modules() if isinstance(m, TaskLinear)]
+
+
+def sharing_penalty(module: nn.Module, l2: float = 0.0, trace: float = 0.0):
+    """A penalty for `fit(penalty=...)`: l2 * pairwise_l2 + trace * trace_norm, summed over
+    the task-stacked layers inside `module` (e.g. `model.branches`, the hidden layers)."""
+    if l2 < 0 or trace < 0:
+        raise ValueError(f"Penalty strengths cannot be negative, got l2={l2}, trace={trace}.")
+    weights = stacked_weights(module)
+    if not weights:
+        raise ValueError("No task-stacked (TaskLinear) layers found to penalise: pass the "
+                         "part of the model that has one weight per task, e.g. model.branches.")
+
+    def penalty():
+        total = 0.0
+        for w in weights:
+            if l2:
+                total = total + l2 * pairwise_l2(w)
+            if trace:
+                total = total + trace * trace_norm(w)
+        return total
+
+    return penalty
+
+
+@torch.no_grad()
+def mean_task_distance(weight: torch.Tensor) -> float:
+    """The average Euclidean distance between two tasks' weights in one stack."""
+    flat = _flat(weight)
+    T = flat.shape[0]
+    if T < 2:
+        return 0.0
+    return (torch.pdist(flat).sum() / (T * (T - 1) / 2)).item()
+
+
+@torch.no_grad()
+def singular_values(weight: torch.Tensor) -> torch.Tensor:
+    """The singular values of the stack flattened to (tasks, in * out), largest first."""
+    return torch.linalg.svdvals(_flat(weight))

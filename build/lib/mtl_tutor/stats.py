@@ -1,0 +1,156 @@
+"""Paired comparisons over seeds: what turns "A beat B" from one run into a claim.
+
+Every experiment in the book gives each method the same data (and, where the models match,
+the same initialisation) for a given seed. So the honest question is not whether A's mean is
+below B's, but whether the per-seed differences A - B are consistently of one sign: their
+mean, a 95 % t-interval for it, and in how many seeds A came out lower.
+
+    cmp = mt.paired(results, "test MSE", between="method", a="hard sharing", b="STL")
+    cmp.lower       # True if the whole interval lies below 0: A is lower than B
+    print(cmp)      # hard sharing - STL = -0.18 (95% CI -0.21 to -0.15), lower in 20 of 20 seeds
+"""
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats as _scipy_stats
+
+from .book import fmt
+
+NO_DIFFERENCE = "no detectable difference at this scale"
+
+
+@dataclass(frozen=True)
+class Paired:
+    """The per-seed differences `a - b` of one measurement, and what they support."""
+
+    a: str
+    b: str
+    differences: tuple
+    confidence: float = 0.95
+
+    @property
+    def n(self) -> int:
+        return len(self.differences)
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.differences))
+
+    @property
+    def sem(self) -> float:
+        return float(np.std(self.differences, ddof=1) / math.sqrt(self.n)) if self.n > 1 \
+            else math.nan
+
+    @property
+    def low(self) -> float:
+        return self.mean - self._half_width()
+
+    @property
+    def high(self) -> float:
+        return self.mean + self._half_width()
+
+    def _half_width(self) -> float:
+        if self.n < 2:
+            return math.nan
+        if self.sem == 0:
+            return 0.0
+        return float(_scipy_stats.t.ppf(0.5 + self.confidence / 2, self.n - 1) * self.sem)
+
+    @property
+    def wins(self) -> int:
+        """Seeds in which `a` came out strictly lower than `b`."""
+        return int(sum(d < 0 for d in self.differences))
+
+    @property
+    def losses(self) -> int:
+        return int(sum(d > 0 for d in self.differences))
+
+    @property
+    def sign_p(self) -> float:
+        """Two-sided sign test: how surprising the wins/losses split is if neither method
+        is better (ties left out)."""
+        trials = self.wins + self.losses
+        if trials == 0:
+            return 1.0
+        return float(_scipy_stats.binomtest(self.wins, trials, 0.5).pvalue)
+
+    @property
+    def lower(self) -> bool:
+        """The whole interval lies below 0: `a` is lower than `b` (e.g. a lower error)."""
+        return self.high < 0
+
+    @property
+    def higher(self) -> bool:
+        """The whole interval lies above 0: `a` is higher than `b`."""
+        return self.low > 0
+
+    @property
+    def detected(self) -> bool:
+        return self.lower or self.higher
+
+    def within(self, margin: float) -> bool:
+        """The whole interval lies within +-`margin`: any difference is smaller than that."""
+        return -margin < self.low and self.high < margin
+
+    def verdict(self, lower: str = "lower", higher: str = "higher",
+                neither: str = NO_DIFFERENCE) -> str:
+        """`lower`, `higher` or `neither`, by where the interval lies."""
+        return lower if self.lower else higher if self.higher else neither
+
+    @property
+    def interval(self) -> str:
+        """The interval as the book prints it: "-0.21 to -0.15"."""
+        return f"{fmt(self.low)} to {fmt(self.high)}"
+
+    def __str__(self) -> str:
+        return (f"{self.a} - {self.b} = {fmt(self.mean)} ({self.confidence:.0%} CI "
+                f"{self.interval}), lower in {self.wins} of {self.n} seeds")
+
+
+def paired(table: pd.DataFrame, value: str, between: str, a, b, on="seed",
+           relative: bool = False, confidence: float = 0.95) -> Paired:
+    """Compare `a` and `b` (two values of the column `between`) on `value`, paired by `on`
+    (the seed, or a list of columns that identify one run).
+
+    With `relative=True` each difference is (a - b) / b, a fraction of b (e.g. -0.3 = 30 %
+    lower). Every pair must be complete: a seed with only one of the two is an error.
+    """
+    on = [on] if isinstance(on, str) else list(on)
+    for column in [value, between, *on]:
+        if column not in table.columns:
+            raise KeyError(f"paired: no column {column!r}; the table has {list(table.columns)}.")
+    present = set(table[between].unique())
+    for side in (a, b):
+        if side not in present:
+            raise KeyError(f"paired: {between} = {side!r} is not in the table; it has "
+                           f"{sorted(map(str, present))}.")
+    rows = table[table[between].isin([a, b])]
+    if not np.isfinite(rows[value].to_numpy(dtype=float)).all():
+        raise ValueError(f"paired: {value!r} has NaN or infinite values; check the runs.")
+    wide = rows.pivot_table(index=on, columns=between, values=value, aggfunc="mean")
+    incomplete = wide[[a, b]].isna().any(axis=1)
+    if incomplete.any():
+        raise ValueError(f"paired: {int(incomplete.sum())} run(s) have {value!r} for only one "
+                         f"of {a!r} and {b!r}; compare methods run on the same seeds.")
+    diffs = wide[a] - wide[b]
+    if relative:
+        diffs = diffs / wide[b]
+    return Paired(str(a), str(b), tuple(float(d) for d in diffs), confidence)
+
+
+def paired_table(table: pd.DataFrame, value: str, between: str, a, b, by, on="seed",
+                 relative: bool = False, confidence: float = 0.95) -> pd.DataFrame:
+    """`paired` once for each value of the column(s) `by` (e.g. each training-set size),
+    as a table: mean difference, interval, wins out of seeds, and the verdict."""
+    by = [by] if isinstance(by, str) else list(by)
+    rows = []
+    for key, group in table.groupby(by, sort=True):
+        cmp = paired(group, value, between, a, b, on=on, relative=relative,
+                     confidence=confidence)
+        key = key if isinstance(key, tuple) else (key,)
+        rows.append({**dict(zip(by, key)), "difference": cmp.mean, "low": cmp.low,
+                     "high": cmp.high, "wins": cmp.wins, "seeds": cmp.n,
+                     "verdict": cmp.verdict()})
+    return pd.DataFrame(rows).set_index(by)

@@ -1,0 +1,185 @@
+"""Tensor basics for tensor-factorised MTL: unfolding, mode products, Tucker and TT.
+
+Conventions: the mode-n unfolding puts axis n first and flattens the rest in their
+original (C) order, so `unfold(X, n)` has shape (X.shape[n], X.numel() // X.shape[n]) and
+`fold` undoes it exactly. (Kolda and Bader order the columns differently; any fixed order
+works as long as fold and unfold agree.)
+
+Each decomposition takes either explicit `ranks` or a relative-error `threshold` eps in
+(0, 1) and then returns factors whose reconstruction error ||X - X_hat|| / ||X|| is at
+most eps.
+"""
+import math
+import numbers
+
+import torch
+
+
+def unfold(x: torch.Tensor, mode: int) -> torch.Tensor:
+    """The mode-`mode` unfolding (matricisation): its columns are the mode-n fibres."""
+    _check_mode(x, mode)
+    return torch.movedim(x, mode, 0).reshape(x.shape[mode], -1)
+
+
+def fold(matrix: torch.Tensor, mode: int, shape) -> torch.Tensor:
+    """Inverse of `unfold`: the tensor of `shape` whose mode-`mode` unfolding is `matrix`."""
+    shape = tuple(shape)
+    moved = (shape[mode],) + shape[:mode] + shape[mode + 1:]
+    return torch.movedim(matrix.reshape(moved), 0, mode)
+
+
+def mode_dot(x: torch.Tensor, matrix: torch.Tensor, mode: int) -> torch.Tensor:
+    """The mode-n product X x_n U: multiplies every mode-n fibre by U (shape (J, I_n))."""
+    _check_mode(x, mode)
+    if matrix.dim() != 2 or matrix.shape[1] != x.shape[mode]:
+        raise ValueError(f"mode_dot: the matrix must have shape (J, {x.shape[mode]}) to act on "
+                         f"mode {mode} of a tensor of shape {tuple(x.shape)}, got "
+                         f"{tuple(matrix.shape)}.")
+    shape = list(x.shape)
+    shape[mode] = matrix.shape[0]
+    return fold(matrix @ unfold(x, mode), mode, shape)
+
+
+def tensor_dot(a: torch.Tensor, b: torch.Tensor, axes_a, axes_b) -> torch.Tensor:
+    """Contract `a` and `b` over the paired axes (sum of products); the remaining axes of
+    a come first, then those of b. E.g. a matrix product is tensor_dot(A, B, [1], [0])."""
+    axes_a, axes_b = list(axes_a), list(axes_b)
+    for i, j in zip(axes_a, axes_b):
+        if a.shape[i] != b.shape[j]:
+            raise ValueError(f"tensor_dot: axis {i} of a has size {a.shape[i]} but axis {j} "
+                             f"of b has size {b.shape[j]}; contracted axes must match.")
+    return torch.tensordot(a, b, dims=(axes_a, axes_b))
+
+
+def relative_error(x: torch.Tensor, approx: torch.Tensor) -> float:
+    """||x - approx|| / ||x|| (Frobenius norms)."""
+    return (torch.linalg.norm(x - approx) / torch.linalg.norm(x)).item()
+
+
+def rank_for_threshold(singular_values: torch.Tensor, budget: float) -> int:
+    """The smallest rank whose discarded squared singular values sum to at most `budget`."""
+    tail = torch.cumsum(singular_values.flip(0) ** 2, 0).flip(0)  # tail[r] = sum_{i>=r} s_i^2
+    fits = (tail <= budget).nonzero()
+    return int(fits[0]) if len(fits) else len(singular_values)
+
+
+def hosvd(x: torch.Tensor, ranks=None, threshold=None):
+    """Tucker decomposition by the higher-order SVD: X ~ G x_1 U_1 x_2 U_2 ... x_N U_N.
+
+    Returns (core G, [U_1, ..., U_N]) with orthonormal columns in every U_n. With a
+    `threshold` eps each mode keeps the fewest singular vectors such that the total
+    relative error is at most eps (each mode may discard eps^2 ||X||^2 / N).
+    """
+    # mode n's unfolding is I_n x (product of the other sizes): its rank is at most the smaller
+    dims = list(x.shape)
+    max_ranks = [min(size, math.prod(dims) // size) for size in dims]
+    ranks = _check_ranks_or_threshold(x, ranks, threshold, max_ranks, "hosvd")
+    budget = None if threshold is None else threshold**2 * x.pow(2).sum() / x.dim()
+    factors = []
+    for mode in range(x.dim()):
+        u, s, _ = torch.linalg.svd(unfold(x, mode), full_matrices=False)
+        r = ranks[mode] if ranks is not None else max(1, rank_for_threshold(s, budget))
+        factors.append(u[:, :r])
+    core = x
+    for mode, u in enumerate(factors):
+        core = mode_dot(core, u.T, mode)
+    return core, factors
+
+
+def tucker_to_tensor(core: torch.Tensor, factors) -> torch.Tensor:
+    """Rebuild G x_1 U_1 ... x_N U_N."""
+    x = core
+    for mode, u in enumerate(factors):
+        x = mode_dot(x, u, mode)
+    return x
+
+
+def tt_svd(x: torch.Tensor, ranks=None, threshold=None):
+    """Tensor-train decomposition by sequential SVDs (Oseledets' TT-SVD).
+
+    Returns cores G_1, ..., G_N of shapes (r_{k-1}, I_k, r_k) with r_0 = r_N = 1, so
+    that X[i_1, ..., i_N] = G_1[:, i_1, :] @ ... @ G_N[:, i_N, :]. `ranks` are the N - 1
+    inner ranks; a `threshold` eps truncates each SVD so the total relative error is at
+    most eps (each of the N - 1 cuts may discard eps^2 ||X||^2 / (N - 1)).
+    """
+    dims = list(x.shape)
+    max_ranks = [min(math.prod(dims[:k + 1]), math.prod(dims[k + 1:]))
+                 for k in range(len(dims) - 1)]
+    ranks = _check_ranks_or_threshold(x, ranks, threshold, max_ranks, "tt_svd")
+    if ranks is not None:  # each cut sees r_{k-1} * I_k rows: the ranks limit each other
+        r_prev = 1
+        for k, r in enumerate(ranks):
+            top = min(r_prev * dims[k], math.prod(dims[k + 1:]))
+            if r > top:
+                raise ValueError(f"tt_svd: rank {r} at position {k} cannot be reached for a "
+                                 f"tensor of shape {tuple(dims)} after rank {r_prev}: the "
+                                 f"largest reachable there is {top}.")
+            r_prev = r
+    cuts = max(1, x.dim() - 1)
+    budget = None if threshold is None else threshold**2 * x.pow(2).sum() / cuts
+    cores, rest, r_prev = [], x, 1
+    for k in range(len(dims) - 1):
+        u, s, vh = torch.linalg.svd(rest.reshape(r_prev * dims[k], -1), full_matrices=False)
+        r = ranks[k] if ranks is not None else max(1, rank_for_threshold(s, budget))
+        cores.append(u[:, :r].reshape(r_prev, dims[k], r))
+        rest = s[:r, None] * vh[:r]
+        r_prev = r
+    cores.append(rest.reshape(r_prev, dims[-1], 1))
+    return cores
+
+
+def tt_to_tensor(cores) -> torch.Tensor:
+    """Rebuild the full tensor from tensor-train cores."""
+    x = cores[0]
+    for core in cores[1:]:
+        x = tensor_dot(x, core, [x.dim() - 1], [0])
+    return x.squeeze(0).squeeze(-1)
+
+
+def sharing_strength(task_factor: torch.Tensor, normalise: bool = True) -> float:
+    """How much the tasks share, from the task factor S of W = L S (shape (k, tasks)).
+
+    Each task's column is made non-negative and summing to one (absolute values, then a
+    softmax) unless `normalise` is False, and rho is the mean cosine similarity between
+    the columns of two different tasks: 0 for STL's S = I, 1 for hard sharing's S (one
+    row of ones), which are measured as they are (normalise=False).
+    """
+    s = task_factor
+    if s.dim() != 2 or s.shape[1] < 2:
+        raise ValueError("sharing_strength needs a task factor of shape (k, tasks) with at "
+                         f"least two tasks, got {tuple(s.shape)}.")
+    if normalise:
+        s = torch.softmax(s.abs(), dim=0)
+    columns = torch.nn.functional.normalize(s, dim=0)
+    cosine = columns.T @ columns
+    t = s.shape[1]
+    return ((cosine.sum() - cosine.diagonal().sum()) / (t * (t - 1))).item()
+
+
+def _check_mode(x, mode):
+    if not 0 <= mode < x.dim():
+        raise ValueError(f"mode must be between 0 and {x.dim() - 1} for a tensor with "
+                         f"{x.dim()} axes, got {mode}.")
+
+
+def _check_ranks_or_threshold(x, ranks, threshold, max_ranks, name):
+    if (ranks is None) == (threshold is None):
+        raise ValueError(f"{name}: give either ranks or a relative-error threshold, "
+                         "not both and not neither.")
+    if threshold is not None:
+        if not 0 < threshold < 1:
+            raise ValueError(f"{name}: the relative-error threshold must lie strictly between "
+                             f"0 and 1 (e.g. 0.1 for 10%), got {threshold}.")
+        return None
+    ranks = list(ranks)
+    if len(ranks) != len(max_ranks):
+        raise ValueError(f"{name}: expected {len(max_ranks)} ranks for a tensor of shape "
+                         f"{tuple(x.shape)}, got {len(ranks)}.")
+    for k, (r, top) in enumerate(zip(ranks, max_ranks)):
+        if not isinstance(r, numbers.Integral) or isinstance(r, bool):
+            raise ValueError(f"{name}: ranks must be whole numbers, got {r!r} at position {k}.")
+        if not 1 <= r <= top:
+            raise ValueError(f"{name}: rank {r} at position {k} is impossible for a tensor of "
+                             f"shape {tuple(x.shape)}; it must lie between 1 and {top} (the "
+                             "largest reachable).")
+    return ranks

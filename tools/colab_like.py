@@ -1,0 +1,78 @@
+"""A Colab-like run: reader notebooks executed where only what a Colab user has is installed.
+
+    python tools/colab_like.py [NOTEBOOK ...]    # default: two reader notebooks (make colab-like)
+
+A fresh virtual environment gets the package built from this repository with its loose
+version ranges (pyproject.toml), torch pinned as on Colab's image, and a kernel; none of the
+book's exact pins, no pinned numerics, no strict claim checks. The reader notebooks
+(`make reader`) then execute to the end without a network. If the loose install resolves to
+newer packages than requirements.txt, digits may differ, so outputs are not compared, and a
+claim that no longer holds prints its one line (counted in the report) instead of stopping.
+"""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV = ROOT / "_build" / "colab-like-venv"
+READER = ROOT / "_build" / "reader"
+DEFAULT = ["book/why_mtl.ipynb", "book/tensor_basics.ipynb"]
+TORCH = "torch==2.13.0"  # the only pin: Colab's image brings its own torch
+
+# Runs inside the fresh environment: execute one notebook, report what a reader would see.
+EXECUTE = """
+import sys, nbformat
+from nbclient import NotebookClient
+path = sys.argv[1]
+nb = nbformat.read(path, as_version=4)
+NotebookClient(nb, timeout=600, kernel_name="python3",
+               resources={"metadata": {"path": sys.argv[2]}}).execute()
+probe = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+         if o.get("output_type") == "stream"]
+lines = sum(o.text.count("the book's claim does not hold") for o in probe)
+print(f"{path}: ran to the end; claims that did not hold with this install: {lines}")
+"""
+
+
+def run(*command, **kwargs):
+    subprocess.run(command, check=True, **kwargs)
+
+
+def fresh_environment() -> Path:
+    if VENV.exists():
+        shutil.rmtree(VENV)
+    run(sys.executable, "-m", "venv", str(VENV))
+    python = VENV / "bin" / "python"
+    run(python, "-m", "pip", "install", "-qq", TORCH, str(ROOT), "ipykernel", "nbclient")
+    return python
+
+
+def plain_environment() -> dict:
+    """The caller's environment without the book's pins or strict checks."""
+    sys.path.insert(0, str(ROOT))
+    from mtl_tutor.book import STRICT_ENV
+    from mtl_tutor.numerics import PINS
+    drop = set(PINS) | {STRICT_ENV, "VIRTUAL_ENV", "PYTHONPATH", "JUPYTER_PATH"}
+    return {k: v for k, v in os.environ.items() if k not in drop}
+
+
+def main(notebooks) -> None:
+    missing = [nb for nb in notebooks if not (READER / nb).exists()]
+    if missing:
+        raise SystemExit(f"no reader notebook {missing}: run `make reader` first")
+    python = fresh_environment()
+    versions = subprocess.run([python, "-m", "pip", "freeze"], capture_output=True, text=True,
+                              check=True).stdout.split()
+    shown = ("torch==", "numpy==", "pandas==", "scipy==", "matplotlib==", "scikit-learn==")
+    print("colab-like install:", " ".join(v for v in versions if v.startswith(shown)))
+    offline = [str(ROOT / "tools" / "offline.sh")]
+    for nb in notebooks:
+        path = READER / nb
+        run(*offline, str(python), "-c", EXECUTE, str(path), str(path.parent),
+            env=plain_environment(), cwd=ROOT)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:] or DEFAULT)
