@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,7 +46,12 @@ def fresh_environment() -> Path:
         shutil.rmtree(VENV)
     run(sys.executable, "-m", "venv", str(VENV))
     python = VENV / "bin" / "python"
-    run(python, "-m", "pip", "install", "-qq", TORCH, str(ROOT), "ipykernel", "nbclient")
+    with tempfile.TemporaryDirectory() as source:  # a copy: building leaves build/ behind
+        for name in ("pyproject.toml", "README.md", "LICENSE"):
+            shutil.copy2(ROOT / name, source)
+        shutil.copytree(ROOT / "mtl_tutor", Path(source) / "mtl_tutor",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        run(python, "-m", "pip", "install", "-qq", TORCH, source, "ipykernel", "nbclient")
     return python
 
 
