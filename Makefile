@@ -48,10 +48,11 @@ reader: $(STAMP)
 	$(PY) tools/reader.py
 
 # Renders the stored (nbval-validated) outputs; warnings and broken references fail it. Then
-# every page's launch buttons must open its reader notebook.
+# every page's launch buttons must open its reader notebook, and no page may fetch anything
+# from another host (tools/check_site.py).
 build-book: $(STAMP) reader
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
-	cd tools && ../$(PY) check_launch.py
+	cd tools && ../$(PY) check_site.py
 
 # Two reader notebooks executed in a fresh venv holding only what a Colab user has (the
 # package with loose ranges, torch); installs from the package index, then runs offline.

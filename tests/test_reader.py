@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
-import check_launch  # noqa: E402
+import check_site  # noqa: E402
 import colab_cells  # noqa: E402
 import reader  # noqa: E402
 from plain_markdown import Context, MystError, leftover_markup, to_plain  # noqa: E402
@@ -193,30 +193,31 @@ GOOD = ["https://colab.research.google.com/github/mtl-tutor/mtl-course-book/blob
         "mtl-course-book/book/why_mtl.ipynb&amp;branch=notebooks"]
 
 
+BUTTONS = {"launch_buttons": {"colab_url": "https://colab.research.google.com",
+                              "binderhub_url": "https://mybinder.org",
+                              "jupyterhub_url": "https://hub.example.edu"}}
+
+
 def test_launch_check_accepts_links_to_reader_notebooks(tmp_path, monkeypatch):
-    monkeypatch.setattr(check_launch, "config", lambda: {"launch_buttons": {
-        "colab_url": "https://colab.research.google.com", "binderhub_url": "https://mybinder.org",
-        "jupyterhub_url": "https://hub.example.edu"}})
+    monkeypatch.setattr(check_site, "config", lambda: BUTTONS)
     html, tree = fake_site(tmp_path, GOOD + [REPO])
-    assert check_launch.problems(html, tree, [Path("book/why_mtl.ipynb")]) == []
+    assert check_site.problems(html, tree, [Path("book/why_mtl.ipynb")]) == []
 
 
 @pytest.mark.parametrize("bad", [link.replace("notebooks", "main") for link in GOOD] +
                          [link.replace("why_mtl", "hard_sharing") for link in GOOD])
 def test_launch_check_rejects_links_to_sources_or_other_pages(tmp_path, monkeypatch, bad):
-    monkeypatch.setattr(check_launch, "config", lambda: {"launch_buttons": {
-        "colab_url": "https://colab.research.google.com", "binderhub_url": "https://mybinder.org",
-        "jupyterhub_url": "https://hub.example.edu"}})
+    monkeypatch.setattr(check_site, "config", lambda: BUTTONS)
     html, tree = fake_site(tmp_path, [bad])
-    assert check_launch.problems(html, tree, [Path("book/why_mtl.ipynb")])
+    assert check_site.problems(html, tree, [Path("book/why_mtl.ipynb")])
 
 
 def test_launch_check_needs_buttons_and_the_reader_notebook(tmp_path):
     html, tree = fake_site(tmp_path / "a", [REPO])
-    assert "no launch buttons" in check_launch.problems(html, tree, [Path("book/why_mtl.ipynb")])[0]
+    assert "no launch buttons" in check_site.problems(html, tree, [Path("book/why_mtl.ipynb")])[0]
     html, tree = fake_site(tmp_path / "b", GOOD[:1])
     (tree / "book" / "why_mtl.ipynb").unlink()
-    assert "make reader" in check_launch.problems(html, tree, [Path("book/why_mtl.ipynb")])[0]
+    assert "make reader" in check_site.problems(html, tree, [Path("book/why_mtl.ipynb")])[0]
 
 
 def test_the_launch_buttons_are_configured_to_open_the_reader_branch():
@@ -234,3 +235,17 @@ def test_lab_workspace_keeps_a_readers_changes(tmp_path, tree):
     again = reader.fill_workspace(out, workspace)
     assert again == [workspace / "tensor_basics.ipynb"]
     assert (workspace / "why_mtl.ipynb").read_text() == "my changes"
+
+
+def test_site_check_finds_resources_from_other_hosts(tmp_path):
+    html = tmp_path / "html"
+    (html / "_static" / "mathjax").mkdir(parents=True)
+    (html / "_static" / "mathjax" / "tex-chtml.js").write_text("")
+    (html / "a.html").write_text('<script src="_static/x.js"></script><a href="https://b.org">'
+                                 '</a><link rel="canonical" href="https://site/a.html">')
+    assert check_site.external_resources(html) == []
+    (html / "b.html").write_text('<script defer="defer" src="https://cdn.example/m.js"></script>'
+                                 '<link rel="stylesheet" href="//fonts.example/f.css">')
+    assert len(check_site.external_resources(html)) == 2
+    (html / "_static" / "mathjax" / "tex-chtml.js").unlink()
+    assert "missing" in check_site.external_resources(html)[-1]

@@ -1,6 +1,7 @@
 """A Colab-like run: reader notebooks executed where only what a Colab user has is installed.
 
     python tools/colab_like.py [NOTEBOOK ...]    # default: two reader notebooks (make colab-like)
+    python tools/colab_like.py --all             # every one; labs with their solutions
 
 A fresh virtual environment gets the package built from this repository with its loose
 version ranges (pyproject.toml), torch pinned as on Colab's image, and a kernel; none of the
@@ -14,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,6 +66,18 @@ def plain_environment() -> dict:
     return {k: v for k, v in os.environ.items() if k not in drop}
 
 
+def solved_labs(folder: Path) -> list:
+    """The labs' reader notebooks with their solutions (students get them without)."""
+    import nbformat
+    from reader import notebooks, reader_notebook
+    paths = []
+    for path in notebooks():
+        if path.parent.name == "labs":
+            paths.append(folder / path.name)
+            nbformat.write(reader_notebook(path, student=False), paths[-1])
+    return paths
+
+
 def main(notebooks) -> None:
     missing = [nb for nb in notebooks if not (READER / nb).exists()]
     if missing:
@@ -76,9 +90,16 @@ def main(notebooks) -> None:
     offline = [str(ROOT / "tools" / "offline.sh")]
     for nb in notebooks:
         path = READER / nb
+        started = time.perf_counter()
         run(*offline, str(python), "-c", EXECUTE, str(path), str(path.parent),
             env=plain_environment(), cwd=ROOT)
+        print(f"  ({time.perf_counter() - started:.0f} s)")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:] or DEFAULT)
+    if sys.argv[1:] == ["--all"]:
+        with tempfile.TemporaryDirectory() as folder:
+            chapters = [str(p.relative_to(READER)) for p in sorted(READER.glob("book/*.ipynb"))]
+            main(chapters + [str(p) for p in solved_labs(Path(folder))])
+    else:
+        main(sys.argv[1:] or DEFAULT)

@@ -1,10 +1,12 @@
-"""Check that the built book's launch buttons open the reader notebooks.
+"""Checks of the built site that need no browser (make test runs them after the build).
 
-    python tools/check_launch.py      # after `make reader` and `jupyter-book build` (make test)
+    python tools/check_site.py      # after `make reader` and `jupyter-book build`
 
-Every notebook page's Colab, Binder and JupyterHub links must point at the `notebooks` branch
-(the tree `make reader` writes: plain notebooks; for labs, the student versions), at the same
-path as the page's notebook, and that notebook must exist in _build/reader.
+- Launch buttons: every notebook page's Colab, Binder and JupyterHub links point at the
+  `notebooks` branch (the tree `make reader` writes: plain notebooks; for labs, the student
+  versions), at the same path as the page's notebook, which exists in _build/reader.
+- Offline: no page loads a script, style sheet, font or image from another host (MathJax is
+  served with the site, _ext/local_mathjax.py), and the local MathJax is there.
 """
 import re
 import sys
@@ -40,6 +42,22 @@ def notebook_of(link: str) -> tuple:
     return None, None
 
 
+EXTERNAL = re.compile(r'<(?:script|img|iframe)[^>]*\ssrc="(https?:)?//[^"]+"|'
+                      r'<link[^>]*\srel="(?:stylesheet|preload|modulepreload)"[^>]*'
+                      r'href="(https?:)?//[^"]+"')
+
+
+def external_resources(html: Path) -> list:
+    """'page: tag' for every resource a page would fetch from another host."""
+    found = []
+    for page in sorted(html.rglob("*.html")):
+        for match in EXTERNAL.finditer(page.read_text()):
+            found.append(f"{page.relative_to(html)}: {match.group(0)[:120]}")
+    if not (html / "_static" / "mathjax" / "tex-chtml.js").exists():
+        found.append("_static/mathjax/tex-chtml.js is missing (_ext/local_mathjax.py)")
+    return found
+
+
 def problems(html: Path, reader: Path, notebooks: list) -> list:
     found = []
     for notebook in notebooks:
@@ -59,11 +77,12 @@ def problems(html: Path, reader: Path, notebooks: list) -> list:
 
 if __name__ == "__main__":
     from reader import notebooks
-    found = problems(ROOT / "_build" / "html", ROOT / "_build" / "reader",
-                     [p.relative_to(ROOT) for p in notebooks()])
+    html = ROOT / "_build" / "html"
+    found = problems(html, ROOT / "_build" / "reader", [p.relative_to(ROOT) for p in notebooks()])
+    found += external_resources(html)
     for problem in found:
         print(problem)
     if found:
-        sys.exit(f"check_launch: {len(found)} launch links do not open a reader notebook")
-    print(f"check_launch: every notebook page's launch buttons open its reader notebook on "
-          f"the {READER_BRANCH} branch")
+        sys.exit(f"check_site: {len(found)} problems")
+    print(f"check_site: every notebook page's launch buttons open its reader notebook on the "
+          f"{READER_BRANCH} branch; no page fetches anything from another host")
