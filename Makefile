@@ -7,8 +7,8 @@ STAMP := $(VENV)/.installed
 NB_DIRS := book
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg --ignore=_build
 
-.PHONY: book test unit notebooks reader build-book colab-like lab lab-source execute robustness \
-	colab-cells student clean
+.PHONY: book test unit notebooks reader build-book colab-like browser-test lab lab-source execute \
+	robustness colab-cells student clean
 
 book: $(STAMP) build-book
 
@@ -58,6 +58,14 @@ build-book: $(STAMP) reader
 # package with loose ranges, torch); installs from the package index, then runs offline.
 colab-like: $(STAMP) reader
 	$(PY) tools/colab_like.py
+
+# The built site in headless Chromium (from Debian's packages), offline, at 400 and 1280 px:
+# maths rendered, no sideways scrolling, figures captioned, toggles and navigation work
+# (tools/browser_test.py; its --self-test proves each check can fail). Run by .ci/run.
+browser-test: $(STAMP) build-book
+	tools/install_chromium.sh
+	$(OFFLINE) $(PY) tools/browser_test.py --self-test
+	$(OFFLINE) $(PY) tools/browser_test.py
 
 # JupyterLab on your own copies of the reader notebooks, in notebooks/ (made on first use;
 # later runs add new notebooks and keep your changes). `make lab-source` opens the book's

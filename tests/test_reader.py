@@ -249,3 +249,29 @@ def test_site_check_finds_resources_from_other_hosts(tmp_path):
     assert len(check_site.external_resources(html)) == 2
     (html / "_static" / "mathjax" / "tex-chtml.js").unlink()
     assert "missing" in check_site.external_resources(html)[-1]
+
+
+def test_figure_references_and_captions():
+    ctx = context()
+    ctx.figures = {"fig-a": 1, "fig-b": 2}
+    assert to_plain("As {numref}`fig-b` shows, and {numref}`panel %s <fig-a>`.", ctx) == \
+        "As Figure 2 shows, and panel 1."
+    with pytest.raises(MystError, match="no figure of that name"):
+        to_plain("{numref}`fig-c`", ctx)
+
+
+def test_reader_notebooks_caption_the_figures(tmp_path, monkeypatch):
+    nb = nbformat.v4.new_notebook()
+    shown = nbformat.v4.new_code_cell("plot()")
+    shown.metadata["mystnb"] = {"figure": {"caption": "Error against $T$.", "name": "fig-x"}}
+    hidden = nbformat.v4.new_code_cell("plot()")
+    hidden.metadata = {"tags": ["remove-output"], "mystnb": {"figure": {"caption": "No.",
+                                                                         "name": "fig-y"}}}
+    nb.cells = [nbformat.v4.new_markdown_cell("# T\n\nSee {numref}`fig-x`."), hidden, shown]
+    path = tmp_path / "figures.ipynb"
+    nbformat.write(nb, path)
+    monkeypatch.setattr(reader, "banner", lambda path, site: "A banner.")
+    out = reader.reader_notebook(path, site="https://site/", student=False)
+    sources = [c.source for c in out.cells]
+    assert "See Figure 1." in sources[0]
+    assert sources[-1] == "**Figure 1.** Error against $T$."

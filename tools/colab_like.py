@@ -32,10 +32,12 @@ path = sys.argv[1]
 nb = nbformat.read(path, as_version=4)
 NotebookClient(nb, timeout=600, kernel_name="python3",
                resources={"metadata": {"path": sys.argv[2]}}).execute()
-probe = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
-         if o.get("output_type") == "stream"]
-lines = sum(o.text.count("the book's claim does not hold") for o in probe)
-print(f"{path}: ran to the end; claims that did not hold with this install: {lines}")
+text = "".join(o.text for c in nb.cells if c.cell_type == "code" for o in c.outputs
+               if o.get("output_type") == "stream")
+lines = [line for line in text.splitlines() if "the book's claim does not hold" in line]
+print(f"{path}: ran to the end; claims that did not hold with this install: {len(lines)}")
+for line in lines:
+    print("   ", line)
 """
 
 

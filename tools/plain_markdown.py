@@ -7,6 +7,7 @@ raw text and code fences. `to_plain` rewrites one Markdown cell:
 - {glue:text}`name`  -> the value the notebook stored under `name`
 - {cite}`a,b`        -> ([Author, year](bibliography); [Author and Other, year](...))
 - {doc}`page`        -> [the page's title](its page in the online book)
+- {numref}`fig-name` -> Figure 2 (figures numbered in order within the notebook)
 - exercise           -> a bold numbered heading, numbered in order within the notebook
 - solution           -> folded in <details>, or dropped (student versions)
 - admonition, note.. -> a blockquote with a bold title
@@ -23,6 +24,7 @@ OPTION = re.compile(r"^\s*:([\w-]+):\s*(.*)$")
 ADMONITIONS = {"note", "tip", "hint", "important", "warning", "caution", "attention",
                "danger", "error", "seealso"}
 LEFTOVERS = ("{glue", "{cite", "```{", ":::{", "{doc}", "{ref}", "{numref}", "{eq}")
+FIGURE = "Figure %s"  # as numfig_format in _config.yml
 
 
 class MystError(ValueError):
@@ -36,6 +38,7 @@ class Context:
     cite: callable            # list of keys -> text of one citation
     doc: callable             # target as written -> (title, url)
     solutions: bool = True    # False: drop solutions (student versions)
+    figures: dict = field(default_factory=dict)     # figure name -> number
     exercises: dict = field(default_factory=dict)   # label -> number, filled as we go
 
 
@@ -53,6 +56,12 @@ def _roles(line: str, ctx: Context) -> str:
             explicit = re.fullmatch(r"(.*?)\s*<([^>]+)>", text)
             title, url = ctx.doc(explicit.group(2) if explicit else text)
             return f"[{explicit.group(1) if explicit else title}]({url})"
+        if role == "numref":
+            explicit = re.fullmatch(r"(.*?)\s*<([^>]+)>", text)
+            name = explicit.group(2) if explicit else text
+            if name not in ctx.figures:
+                raise MystError(f"{{numref}}`{text}`: no figure of that name in the notebook")
+            return (explicit.group(1) if explicit else FIGURE) % ctx.figures[name]
         raise MystError(f"the role {{{role}}} has no plain-Markdown rendering in "
                         "tools/plain_markdown.py; add one there")
     return ROLE.sub(replace, line)

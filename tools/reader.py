@@ -24,7 +24,7 @@ from pathlib import Path
 
 import nbformat
 import yaml
-from plain_markdown import Context, MystError, leftover_markup, to_plain
+from plain_markdown import FIGURE, Context, MystError, leftover_markup, to_plain
 from pybtex.database import parse_file
 from pybtex.richtext import Text
 from student import COLAB_MARKER, student_version
@@ -67,6 +67,18 @@ def glue_values(nb) -> dict:
             if name is not None and GLUE_MIME in output.get("data", {}):
                 values[name] = ast.literal_eval(output["data"][GLUE_MIME])
     return values
+
+
+def shown_figures(nb) -> list:
+    """(cell, its figure options) for each captioned figure the online book shows, in order."""
+    found = []
+    for cell in nb.cells:
+        figure = cell.metadata.get("mystnb", {}).get("figure", {})
+        tags = cell.metadata.get("tags", [])
+        if cell.cell_type == "code" and figure.get("name") and \
+                not {"remove-output", "remove-cell"} & set(tags):
+            found.append((cell, figure))
+    return found
 
 
 def _surnames(entry) -> list:
@@ -138,18 +150,25 @@ def reader_notebook(path: Path, site: str = None, student: bool = None):
     site = site or site_url()
     student = is_lab(path) if student is None else student
     nb = nbformat.read(path, as_version=4)
+    figures = shown_figures(nb)
     ctx = Context(glue=glue_values(nb), cite=citation_formatter(site + "book/bibliography.html"),
-                  doc=doc_resolver(path, site), solutions=not student)
+                  doc=doc_resolver(path, site), solutions=not student,
+                  figures={f["name"]: n for n, (_, f) in enumerate(figures, 1)})
+    captions = {id(cell): (n, f["caption"]) for n, (cell, f) in enumerate(figures, 1)}
     cells = []
     for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            try:
+        try:
+            if cell.cell_type == "markdown":
                 cell.source = to_plain(cell.source, ctx)
-            except MystError as error:
-                raise MystError(f"{path.relative_to(ROOT)}: {error}") from None
-            if not cell.source.strip():
-                continue
-        cells.append(cell)
+                if not cell.source.strip():
+                    continue
+            cells.append(cell)
+            if id(cell) in captions:
+                number, caption = captions[id(cell)]
+                text = to_plain(f"**{FIGURE % number}.** {caption}", ctx)
+                cells.append(nbformat.v4.new_markdown_cell(text))
+        except MystError as error:
+            raise MystError(f"{path.relative_to(ROOT)}: {error}") from None
     nb.cells = cells
     if student:
         nb = student_version(nb)

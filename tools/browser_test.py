@@ -1,0 +1,184 @@
+"""The built site as a reader sees it, checked in headless Chromium (make browser-test).
+
+    python tools/browser_test.py [HTML_DIR]     # default: _build/html
+    python tools/browser_test.py --self-test    # each check must fail on a page made to break it
+
+Run without a network (tools/offline.sh): pages are served from 127.0.0.1. At 400 px (a
+phone) and 1280 px, on every page of the book:
+- the maths is rendered: no raw \\( \\[ $$ left in the text, no MathJax error;
+- nothing is wider than the window (the page never scrolls sideways);
+- every figure in a notebook's output has a caption;
+- the first solution toggle opens;
+and on the first page the navigation opens and shows the table of contents. Screenshots of
+three pages at both widths go to _build/browser/ for a person to look at.
+"""
+import functools
+import http.server
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+ROOT = Path(__file__).resolve().parents[1]
+WIDTHS = (400, 1280)
+SHOTS = ("book/why_mtl.html", "book/soft_sharing.html", "book/labs/lab_sharing.html")
+
+WAIT_FOR_MATHS = """
+const done = arguments[arguments.length - 1];
+if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+    MathJax.startup.promise.then(() => done(true), () => done(false));
+} else { done(true); }
+"""
+PAGE_FACTS = """
+const text = document.body.cloneNode(true);
+text.querySelectorAll("pre, code, script, style, textarea, mjx-container").forEach(e => e.remove());
+const raw = ["\\\\(", "\\\\[", "$$"].filter(m => text.textContent.includes(m));
+const scrolls = "pre, .table-wrapper, .output, mjx-container, .MathJax";
+const wide = [...document.querySelectorAll("body *")].filter(e => {
+    const r = e.getBoundingClientRect();
+    return r.width > 0 && r.right > window.innerWidth + 1 && !e.closest(scrolls);
+}).slice(0, 3).map(e => e.tagName.toLowerCase() + "." + [...e.classList].join("."));
+const captioned = i => i.closest("figure") && i.closest("figure").querySelector("figcaption");
+const images = [...document.querySelectorAll(".cell_output img")];
+return {raw: raw, errors: document.querySelectorAll("mjx-merror").length,
+        scroll: document.documentElement.scrollWidth - window.innerWidth, wide: wide,
+        uncaptioned: images.filter(i => !captioned(i)).length};
+"""
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def serve(folder: Path):
+    handler = functools.partial(QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/"
+
+
+def browser(width: int):
+    options = webdriver.ChromeOptions()
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 f"--window-size={width},900", "--hide-scrollbars"):
+        options.add_argument(flag)
+    options.binary_location = "/usr/bin/chromium"
+    driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
+    # a window cannot be narrower than 500 px: emulate the phone's screen instead
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 600})
+    driver.set_script_timeout(30)
+    return driver
+
+
+def page_problems(driver, url: str) -> list:
+    driver.get(url)
+    if not driver.execute_async_script(WAIT_FOR_MATHS):
+        return ["MathJax did not start"]
+    facts = driver.execute_script(PAGE_FACTS)
+    found = []
+    if facts["raw"] or facts["errors"]:
+        found.append(f"maths not rendered (raw {facts['raw']}, {facts['errors']} MathJax errors)")
+    if facts["scroll"] > 1:
+        found.append(f"the page scrolls sideways by {facts['scroll']} px ({facts['wide']})")
+    if facts["uncaptioned"]:
+        found.append(f"{facts['uncaptioned']} figures without a caption")
+    toggles = driver.find_elements(By.CSS_SELECTOR, ".dropdown .toggle-button")
+    if toggles:
+        admonition = toggles[0].find_element(
+            By.XPATH, "./ancestor::div[contains(@class, 'dropdown')]")
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", toggles[0])
+        toggles[0].click()
+        body = admonition.find_elements(By.CSS_SELECTOR, ":scope > :not(.admonition-title)")
+        try:
+            WebDriverWait(driver, 3).until(lambda _: body and body[0].is_displayed())
+        except TimeoutException:
+            found.append("a solution toggle does not open")
+    return found
+
+
+def navigation_problems(driver, url: str) -> list:
+    driver.get(url)
+    links = driver.find_elements(By.CSS_SELECTOR, ".bd-sidebar-primary nav a")
+    if not any(link.is_displayed() for link in links):
+        buttons = [b for b in driver.find_elements(By.CSS_SELECTOR, ".primary-toggle")
+                   if b.is_displayed()]
+        if not buttons:
+            return ["no visible button opens the navigation"]
+        buttons[0].click()
+        try:
+            WebDriverWait(driver, 3).until(lambda _: any(a.is_displayed() for a in links))
+        except TimeoutException:
+            return ["the navigation does not show the table of contents"]
+    return []
+
+
+def check_site(html: Path, shots: Path = None, pages: list = None) -> list:
+    pages = pages or sorted(str(p.relative_to(html)) for p in html.glob("book/**/*.html"))
+    server, base = serve(html)
+    found = []
+    try:
+        for width in WIDTHS:
+            driver = browser(width)
+            try:
+                found += [f"{width} px, navigation: {p}"
+                          for p in navigation_problems(driver, base + pages[0])]
+                for page in pages:
+                    found += [f"{width} px, {page}: {p}"
+                              for p in page_problems(driver, base + page)]
+                    if shots and page in SHOTS:
+                        shots.mkdir(parents=True, exist_ok=True)
+                        name = page.replace("/", "_").replace(".html", f"_{width}.png")
+                        driver.save_screenshot(str(shots / name))
+            finally:
+                driver.quit()
+    finally:
+        server.shutdown()
+    return found
+
+
+BROKEN = {  # page -> the check it must trip
+    "raw.html": ("maths", '<p><span class="math">\\(x^2\\)</span></p>'),
+    "wide.html": ("sideways", '<div style="width: 3000px">wide</div>'),
+    "figure.html": ("caption", '<div class="cell_output"><img src="x.png" width="50"></div>'),
+    "toggle.html": ("toggle", '<div class="dropdown admonition"><p class="admonition-title">'
+                              'Solution<button class="toggle-button">+</button></p>'
+                              '<div style="display: none">hidden</div></div>'),
+}
+BROKEN = {"nav.html": ("navigation", "<p>no sidebar at all</p>"), **BROKEN}
+
+
+def self_test() -> None:
+    """Each check must fail on the page built to break it, at both widths, and only there."""
+    with tempfile.TemporaryDirectory() as folder:
+        for name, (_, body) in BROKEN.items():
+            Path(folder, name).write_text(f"<!DOCTYPE html><html><body>{body}</body></html>")
+        found = check_site(Path(folder), pages=list(BROKEN))  # nav.html: the first page
+        for name, (check, _) in BROKEN.items():
+            hits = [p for p in found if name in p or (name == "nav.html" and "navigation" in p)]
+            assert len(hits) == len(WIDTHS) and all(check in p for p in hits), (name, found)
+        assert len(found) == len(BROKEN) * len(WIDTHS), found
+    print(f"browser test self-test: each of the {len(BROKEN)} checks fails on the page made to "
+          "break it, at both widths")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--self-test"]:
+        self_test()
+        sys.exit(0)
+    html = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "_build" / "html"
+    problems = check_site(html, shots=ROOT / "_build" / "browser")
+    for problem in problems:
+        print(problem)
+    if problems:
+        sys.exit(f"browser test: {len(problems)} problems")
+    print(f"browser test: every page at {' and '.join(map(str, WIDTHS))} px: maths rendered, "
+          "no sideways scrolling, figures captioned, toggles open, navigation opens; "
+          "screenshots in _build/browser/")
