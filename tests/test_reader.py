@@ -275,3 +275,13 @@ def test_reader_notebooks_caption_the_figures(tmp_path, monkeypatch):
     sources = [c.source for c in out.cells]
     assert "See Figure 1." in sources[0]
     assert sources[-1] == "**Figure 1.** Error against $T$."
+
+
+def test_reader_numbers_exercises_and_figures_by_chapter_as_the_site_does(tree):
+    numbers = reader.chapter_numbers()
+    assert reader.config() and "numbered: true" in (ROOT / "_toc.yml").read_text()
+    assert numbers["book/why_mtl"] == 1 and numbers["book/labs/lab_sharing"] == 14
+    out, _ = tree
+    text = "\n".join(c.source for c in cells(out / "book" / "auxiliary_tasks.ipynb"))
+    chapter = numbers["book/auxiliary_tasks"]
+    assert f"**Exercise {chapter}.1: " in text and f"**Figure {chapter}.1.** " in text

@@ -7,8 +7,8 @@ raw text and code fences. `to_plain` rewrites one Markdown cell:
 - {glue:text}`name`  -> the value the notebook stored under `name`
 - {cite}`a,b`        -> ([Author, year](bibliography); [Author and Other, year](...))
 - {doc}`page`        -> [the page's title](its page in the online book)
-- {numref}`fig-name` -> Figure 2 (figures numbered in order within the notebook)
-- exercise           -> a bold numbered heading, numbered in order within the notebook
+- {numref}`fig-name` -> Figure 4.2 (figures numbered within the chapter, as online)
+- exercise           -> a bold numbered heading: chapter.number, as in the online book
 - solution           -> folded in <details>, or dropped (student versions)
 - admonition, note.. -> a blockquote with a bold title
 
@@ -39,6 +39,7 @@ class Context:
     doc: callable             # target as written -> (title, url)
     solutions: bool = True    # False: drop solutions (student versions)
     figures: dict = field(default_factory=dict)     # figure name -> number
+    chapter: str = ""         # "4." in chapter 4: exercises 4.1, 4.2, figures 4.1, ...
     exercises: dict = field(default_factory=dict)   # label -> number, filled as we go
 
 
@@ -61,7 +62,7 @@ def _roles(line: str, ctx: Context) -> str:
             name = explicit.group(2) if explicit else text
             if name not in ctx.figures:
                 raise MystError(f"{{numref}}`{text}`: no figure of that name in the notebook")
-            return (explicit.group(1) if explicit else FIGURE) % ctx.figures[name]
+            return (explicit.group(1) if explicit else FIGURE) % f"{ctx.chapter}{ctx.figures[name]}"
         raise MystError(f"the role {{{role}}} has no plain-Markdown rendering in "
                         "tools/plain_markdown.py; add one there")
     return ROLE.sub(replace, line)
@@ -82,7 +83,7 @@ def _render(name: str, argument: str, options: dict, body: str, ctx: Context):
         number = len(ctx.exercises) + 1
         if "label" in options:
             ctx.exercises[options["label"]] = number
-        title = f"Exercise {number}" + (f": {argument}" if argument else "")
+        title = f"Exercise {ctx.chapter}{number}" + (f": {argument}" if argument else "")
         return f"**{title}**\n\n{body}"
     if name == "solution":
         if not ctx.solutions:
@@ -90,7 +91,8 @@ def _render(name: str, argument: str, options: dict, body: str, ctx: Context):
         number = ctx.exercises.get(argument)
         if number is None:
             raise MystError(f"a solution to {argument!r}, but no exercise above has that label")
-        return (f"<details>\n<summary>Solution to Exercise {number}</summary>\n\n{body}\n\n"
+        return (f"<details>\n<summary>Solution to Exercise {ctx.chapter}{number}</summary>\n\n"
+                f"{body}\n\n"
                 "</details>")
     if name == "admonition" or name in ADMONITIONS:
         title = argument if name == "admonition" else (argument or name.capitalize())

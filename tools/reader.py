@@ -42,6 +42,14 @@ def config() -> dict:
     return yaml.safe_load((ROOT / "_config.yml").read_text())
 
 
+def chapter_numbers() -> dict:
+    """Page (e.g. 'book/why_mtl') -> its chapter number, as the numbered table of contents
+    gives them (_toc.yml: every page after the root, in order)."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    pages = [chapter["file"] for part in toc["parts"] for chapter in part["chapters"]]
+    return {page: number for number, page in enumerate(pages, 1)}
+
+
 def site_url() -> str:
     """The online book's address (html.baseurl in _config.yml), ending in '/'."""
     url = (config().get("html") or {}).get("baseurl", "")
@@ -153,7 +161,8 @@ def reader_notebook(path: Path, site: str = None, student: bool = None):
     figures = shown_figures(nb)
     ctx = Context(glue=glue_values(nb), cite=citation_formatter(site + "book/bibliography.html"),
                   doc=doc_resolver(path, site), solutions=not student,
-                  figures={f["name"]: n for n, (_, f) in enumerate(figures, 1)})
+                  figures={f["name"]: n for n, (_, f) in enumerate(figures, 1)},
+                  chapter=chapter_prefix(path))
     captions = {id(cell): (n, f["caption"]) for n, (cell, f) in enumerate(figures, 1)}
     cells = []
     for cell in nb.cells:
@@ -165,7 +174,7 @@ def reader_notebook(path: Path, site: str = None, student: bool = None):
             cells.append(cell)
             if id(cell) in captions:
                 number, caption = captions[id(cell)]
-                text = to_plain(f"**{FIGURE % number}.** {caption}", ctx)
+                text = to_plain(f"**{FIGURE % (ctx.chapter + str(number))}.** {caption}", ctx)
                 cells.append(nbformat.v4.new_markdown_cell(text))
         except MystError as error:
             raise MystError(f"{path.relative_to(ROOT)}: {error}") from None
@@ -177,6 +186,13 @@ def reader_notebook(path: Path, site: str = None, student: bool = None):
             _collapse(cell)
     nb.cells.insert(1, nbformat.v4.new_markdown_cell(banner(path, site)))
     return nb
+
+
+def chapter_prefix(path: Path) -> str:
+    page = str(path.resolve().relative_to(ROOT).with_suffix("")) if path.is_relative_to(ROOT) \
+        else None
+    number = chapter_numbers().get(page)
+    return f"{number}." if number else ""
 
 
 def _collapse(cell) -> None:
