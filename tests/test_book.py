@@ -65,6 +65,17 @@ def test_chapter_conventions(path):
     used = set(re.findall(r"\{glue:text\}`([^`:]+)", prose))
     assert used <= glued, f"prose uses unglued names {used - glued}"
     assert glued <= used, f"glued but never used in the prose: {glued - used}"
+    headings = re.findall(r"^## (Summary|Exercises|Further reading)\b", prose, re.M)
+    assert headings[-2:] == ["Summary", "Exercises"] or \
+        headings[-3:] == ["Summary", "Exercises", "Further reading"], \
+        f"a chapter ends Summary, Exercises (then Further reading): {headings}"
+    figures = [c for c in code_cells(nb) if any("image/png" in o.get("data", {})
+                                                for o in c["outputs"])
+               and not {"remove-output", "remove-cell"} & set(c["metadata"].get("tags", []))]
+    for cell in figures:
+        figure = cell["metadata"].get("mystnb", {}).get("figure", {})
+        assert figure.get("caption") and figure.get("name"), "every figure needs a caption"
+        assert f"{{numref}}`{figure['name']}`" in prose, f"{figure['name']} is never referred to"
 
 
 def test_every_notebook_has_a_recorded_execution_time():
