@@ -65,7 +65,8 @@ def test_chapter_conventions(path):
     used = set(re.findall(r"\{glue:text\}`([^`:]+)", prose))
     assert used <= glued, f"prose uses unglued names {used - glued}"
     assert glued <= used, f"glued but never used in the prose: {glued - used}"
-    headings = re.findall(r"^## (Summary|Exercises|Further reading)\b", prose, re.M)
+    markdown = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    headings = re.findall(r"^## (Summary|Exercises|Further reading)\b", markdown, re.M)
     assert headings[-2:] == ["Summary", "Exercises"] or \
         headings[-3:] == ["Summary", "Exercises", "Further reading"], \
         f"a chapter ends Summary, Exercises (then Further reading): {headings}"
