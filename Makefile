@@ -8,7 +8,7 @@ NB_DIRS := book
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg --ignore=_build
 
 .PHONY: book test unit notebooks reader build-book colab-like browser-test lab lab-source execute \
-	robustness colab-cells student clean
+	robustness colab-cells student publish clean
 
 book: $(STAMP) build-book
 
@@ -87,6 +87,11 @@ execute: $(STAMP)
 # fails (book/robustness.json, shown on the status page). Not part of `make test` (about an hour).
 robustness: $(STAMP)
 	$(OFFLINE) $(PINNED) $(PY) tools/robustness.py $(NB)
+
+# Build the site and the reader tree, and refuse while _config.yml still names the
+# placeholder repository or site, or the release the Colab cells install is not tagged.
+publish: $(STAMP) build-book
+	cd tools && ../$(PY) check_publish.py
 
 # Rewrite every notebook's Colab install cell from the repository URL in _config.yml.
 colab-cells: $(STAMP)

@@ -11,6 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
+import check_publish  # noqa: E402
 import check_site  # noqa: E402
 import colab_cells  # noqa: E402
 import reader  # noqa: E402
@@ -24,6 +25,14 @@ def context(solutions=True):
                    cite=lambda keys: "(" + "; ".join(k.upper() for k in keys) + ")",
                    doc=lambda target: (f"Title of {target}", f"https://site/{target}.html"),
                    solutions=solutions)
+
+
+def test_glossary_terms_link_to_the_glossary():
+    ctx = context()
+    ctx.glossary = "https://site/book/glossary.html"
+    assert to_plain("A {term}`trunk` and {term}`hard sharing <Hard parameter sharing>`.", ctx) \
+        == ("A [trunk](https://site/book/glossary.html) and "
+            "[hard sharing](https://site/book/glossary.html).")
 
 
 def test_roles_become_text_and_links():
@@ -285,3 +294,16 @@ def test_reader_numbers_exercises_and_figures_by_chapter_as_the_site_does(tree):
     text = "\n".join(c.source for c in cells(out / "book" / "auxiliary_tasks.ipynb"))
     chapter = numbers["book/auxiliary_tasks"]
     assert f"**Exercise {chapter}.1: " in text and f"**Figure {chapter}.1.** " in text
+
+
+def test_publishing_refuses_the_placeholders_and_an_untagged_release():
+    template = reader.config()
+    found = check_publish.problems(template, tagged=lambda tag: False)
+    assert any("repository.url" in p for p in found) and any("html.baseurl" in p for p in found)
+    assert any("not tagged" in p for p in found)
+    own = {**template, "repository": {**template["repository"],
+                                      "url": "https://github.com/someone/their-book"},
+           "html": {**template["html"], "baseurl": "https://someone.github.io/their-book/"}}
+    found = check_publish.problems(own, tagged=lambda tag: True)
+    assert found == ["the notebooks' Colab cells do not match repository.url: run make "
+                     "colab-cells and commit"]

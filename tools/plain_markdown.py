@@ -7,6 +7,7 @@ raw text and code fences. `to_plain` rewrites one Markdown cell:
 - {glue:text}`name`  -> the value the notebook stored under `name`
 - {cite}`a,b`        -> ([Author, year](bibliography); [Author and Other, year](...))
 - {doc}`page`        -> [the page's title](its page in the online book)
+- {term}`word <Term>` -> [word](the online glossary)
 - {numref}`fig-name` -> Figure 4.2 (figures numbered within the chapter, as online)
 - exercise           -> a bold numbered heading: chapter.number, as in the online book
 - solution           -> folded in <details>, or dropped (student versions)
@@ -23,7 +24,7 @@ FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
 OPTION = re.compile(r"^\s*:([\w-]+):\s*(.*)$")
 ADMONITIONS = {"note", "tip", "hint", "important", "warning", "caution", "attention",
                "danger", "error", "seealso"}
-LEFTOVERS = ("{glue", "{cite", "```{", ":::{", "{doc}", "{ref}", "{numref}", "{eq}")
+LEFTOVERS = ("{glue", "{cite", "```{", ":::{", "{doc}", "{ref}", "{numref}", "{eq}", "{term}")
 FIGURE = "Figure %s"  # as numfig_format in _config.yml
 
 
@@ -37,6 +38,7 @@ class Context:
     glue: dict
     cite: callable            # list of keys -> text of one citation
     doc: callable             # target as written -> (title, url)
+    glossary: str = "glossary.html"  # where {term} links go
     solutions: bool = True    # False: drop solutions (student versions)
     figures: dict = field(default_factory=dict)     # figure name -> number
     chapter: str = ""         # "4." in chapter 4: exercises 4.1, 4.2, figures 4.1, ...
@@ -57,6 +59,9 @@ def _roles(line: str, ctx: Context) -> str:
             explicit = re.fullmatch(r"(.*?)\s*<([^>]+)>", text)
             title, url = ctx.doc(explicit.group(2) if explicit else text)
             return f"[{explicit.group(1) if explicit else title}]({url})"
+        if role == "term":
+            explicit = re.fullmatch(r"(.*?)\s*<([^>]+)>", text)
+            return f"[{explicit.group(1) if explicit else text}]({ctx.glossary})"
         if role == "numref":
             explicit = re.fullmatch(r"(.*?)\s*<([^>]+)>", text)
             name = explicit.group(2) if explicit else text

@@ -162,7 +162,7 @@ def reader_notebook(path: Path, site: str = None, student: bool = None):
     ctx = Context(glue=glue_values(nb), cite=citation_formatter(site + "book/bibliography.html"),
                   doc=doc_resolver(path, site), solutions=not student,
                   figures={f["name"]: n for n, (_, f) in enumerate(figures, 1)},
-                  chapter=chapter_prefix(path))
+                  chapter=chapter_prefix(path), glossary=site + "book/glossary.html")
     captions = {id(cell): (n, f["caption"]) for n, (cell, f) in enumerate(figures, 1)}
     cells = []
     for cell in nb.cells:
