@@ -1,4 +1,4 @@
-"""Architectures that learn what to share, as plain `nn.Module`s on task-stacked layers.
+"""Architectures that learn what to share, as plain `nn.Module` classes on task-stacked layers.
 
 - `CrossStitchMLP` (Misra et al., 2016): one network per task; after every hidden layer a
   learned T x T matrix mixes the tasks' activations.

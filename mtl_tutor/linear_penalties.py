@@ -52,7 +52,7 @@ def singular_value_threshold(V, tau):
 
 @dataclass
 class L1:
-    """lam * sum |a_jt|: each task picks its own features (plain lasso, per task)."""
+    """lam * sum abs(a_jt): each task picks its own features (plain lasso, per task)."""
     lam: float
 
     def value(self, A):
@@ -76,7 +76,7 @@ class GroupL1L2:
 
 @dataclass
 class GroupL1Linf:
-    """lam * sum_j max_t |a_jt| (l1/l-inf): shared support, and within a used feature the
+    """lam * sum_j max_t abs(a_jt) (l1/l-inf): shared support, and within a used feature the
     tasks may as well use similar magnitudes (only the largest one costs)."""
     lam: float
 

@@ -218,7 +218,7 @@ def f1_rmse(model, data, split="test") -> np.ndarray:
 
 def input_sensitivity_share(model, x: torch.Tensor, task: str, relevant) -> float:
     """The share of task `task`'s sensitivity to its inputs that falls on the `relevant`
-    ones: mean |d prediction / d x_i| over the examples x, per input i, normalised."""
+    ones: mean abs(d prediction / d x_i) over the examples x, per input i, normalised."""
     x = x.detach().clone().requires_grad_(True)
     model.eval()
     model(x)[task].sum().backward()

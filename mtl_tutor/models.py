@@ -1,4 +1,4 @@
-"""Multi-task networks as plain `nn.Module`s that return a dict {task name: prediction}.
+"""Multi-task networks as plain `nn.Module` classes that return a dict {task name: prediction}.
 
 `ForkedMLP` is one MLP per task that shares its first `n_shared` hidden layers:
 n_shared = 0 is single-task learning (STL: T independent networks, trained together as

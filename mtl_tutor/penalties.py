@@ -1,10 +1,12 @@
 """Soft parameter sharing: penalties on the stack of per-task weights W (tasks, in, out).
 
 Each task keeps its own weights; a penalty pulls them towards each other.
+
 - `pairwise_l2`: the squared distances between the tasks' weights (Duong et al., 2015).
 - `trace_norm`: the sum of singular values of the stack flattened to (tasks, in * out),
   which favours stacks of low rank: task weights that are mixtures of a few shared
   patterns (Yang & Hospedales, 2017).
+
 Only weights are penalised, never biases: a bias is a per-task offset, not shared structure.
 """
 import torch

@@ -3,7 +3,7 @@
 Every experiment in the book gives each method the same data (and, where the models match,
 the same initialisation) for a given seed. So the honest question is not whether A's mean is
 below B's, but whether the per-seed differences A - B are consistently of one sign: their
-mean, a 95 % t-interval for it, and in how many seeds A came out lower.
+mean, a 95 % t-interval for it, and in how many seeds A came out lower::
 
     cmp = mt.paired(results, "test MSE", between="method", a="hard sharing", b="STL")
     cmp.lower       # True if the whole interval lies below 0: A is lower than B

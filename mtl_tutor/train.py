@@ -81,12 +81,13 @@ def fit(model: nn.Module, data, *, epochs: int = 100, lr: float = 1e-2, batch_si
         device=None) -> pd.DataFrame:
     """Train `model` on `data.train` with Adam; return the history, one row per epoch.
 
-    weighting: combines the dict of per-task losses into one number (default: their sum);
-        see `mtl_tutor.weighting` for learned and adaptive strategies and their hooks.
-    penalty: optional function of no arguments whose value is added to the loss (e.g. a
-        soft-sharing term from `sharing_penalty`).
-    patience: stop when the validation loss has not improved for this many epochs.
-    restore_best: end with the weights of the epoch with the lowest validation loss.
+    - weighting: combines the dict of per-task losses into one number (default: their sum);
+      see `mtl_tutor.weighting` for learned and adaptive strategies and their hooks.
+    - penalty: optional function of no arguments whose value is added to the loss (e.g. a
+      soft-sharing term from `sharing_penalty`).
+    - patience: stop when the validation loss has not improved for this many epochs.
+    - restore_best: end with the weights of the epoch with the lowest validation loss.
+
     The history has columns epoch, train_loss, val_loss and val_loss[<task>] for each task
     (losses are summed over tasks, without weights or penalty).
     """

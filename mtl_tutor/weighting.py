@@ -3,6 +3,7 @@
 The interface is small. A weighting is called with the dict {task: loss} of a minibatch
 and returns the number to minimise. A weighting with parameters (an `nn.Module`) is
 trained by `fit` alongside the model. Two optional hooks:
+
 - `epoch_end(train_losses)`, called by `fit` with the epoch's mean loss per task (DWA);
 - `backward(losses)`, which, when present, `fit` calls *instead of* backpropagating the
   weighted sum: for strategies that shape the gradients themselves (GradNorm, PCGrad).
