@@ -93,3 +93,18 @@ def test_student_version_runs_up_to_its_first_exercise(path):
         printed = "".join(o.get("text", "") for o in nb.cells[-1].outputs
                           if o.output_type == "stream")
         assert "Not yet: no answer yet" in printed
+
+
+def test_every_prediction_exercise_has_a_cell_for_the_prediction_kept_for_students():
+    for path in LABS:
+        nb = nbformat.read(path, as_version=4)
+        student_cells = student.student_version(nbformat.read(path, as_version=4)).cells
+        kept = sum("prediction" in c.metadata.get("tags", []) for c in student_cells)
+        predictions = 0
+        for cell, after in zip(nb.cells, nb.cells[1:]):
+            if cell.cell_type == "markdown" and "{exercise} Predict, then run" in cell.source:
+                predictions += 1
+                assert "prediction" in after.metadata.get("tags", []), \
+                    f"{path.name}: no prediction cell after {cell.source[:60]!r}"
+                assert after.source.startswith("**Your prediction**")
+        assert kept == predictions, path.name
