@@ -8,11 +8,11 @@ NB_DIRS := book
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg --ignore=_build
 
 .PHONY: book test unit notebooks reader build-book colab-like browser-test lab lab-source execute \
-	robustness colab-cells student publish clean
+	robustness colab-cells student student-book publish clean
 
 book: $(STAMP) build-book
 
-test: $(STAMP) unit notebooks build-book colab-like
+test: $(STAMP) unit notebooks build-book student-book colab-like
 
 $(STAMP): requirements.txt pyproject.toml mtl_tutor/numerics.py
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,11 @@ reader: $(STAMP)
 build-book: $(STAMP) reader
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 	cd tools && ../$(PY) check_site.py
+
+# The student edition of the site (tools/student_book.py): lab pages without solutions, no
+# instructor guide; built strictly and searched for solutions -> _build/student-book/_build/html
+student-book: $(STAMP)
+	cd tools && ../$(PY) student_book.py
 
 # Two reader notebooks executed in a fresh venv holding only what a Colab user has (the
 # package with loose ranges, torch); installs from the package index, then runs offline.

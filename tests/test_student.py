@@ -108,3 +108,22 @@ def test_every_prediction_exercise_has_a_cell_for_the_prediction_kept_for_studen
                     f"{path.name}: no prediction cell after {cell.source[:60]!r}"
                 assert after.source.startswith("**Your prediction**")
         assert kept == predictions, path.name
+
+
+def test_the_student_site_has_no_solutions(tmp_path):
+    sys.path.insert(0, str(ROOT / "tools"))
+    import student_book
+
+    for path in LABS:
+        nb = student_book.lab_for_students(path)
+        text = "\n".join(c.source for c in nb.cells)
+        for marker in ("{solution}", student.BEGIN, "{glue:text}", "{numref}"):
+            assert marker not in text, f"{path.name}: {marker}"
+        assert student.STUB in text and "{exercise}" in text
+    labs = tmp_path / "book" / "labs"
+    labs.mkdir(parents=True)
+    (labs / "lab_a.html").write_text("<p>Exercise</p><pre># YOUR CODE HERE</pre>")
+    assert student_book.leaks(tmp_path) == []
+    (labs / "lab_b.html").write_text('<div class="solution dropdown admonition">x</div>')
+    (labs / "instructor_guide.html").write_text("model answers")
+    assert len(student_book.leaks(tmp_path)) == 2
