@@ -278,3 +278,393 @@ def test_lab_tensor_runs_on_with_a_tensor_valued_rho():
     printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
                       for o in c.outputs)
     assert "Correct:" in printed and "rho = 0.444" in printed
+
+
+# --- The wider suite: more of the mistakes students make, and more right answers. ---------
+
+def _assert_cases(capsys, check, cases, *extra):
+    missed = []
+    for name, (fn, hint) in cases.items():
+        ok, out = verdict(capsys, check, fn, *extra)
+        if ok or hint not in out:
+            missed.append((name, out))
+    assert not missed, missed
+
+
+def _assert_right(capsys, check, answers, *extra):
+    for name, fn in answers.items():
+        ok, out = verdict(capsys, check, fn, *extra)
+        assert ok and out.startswith("Correct:"), (name, out)
+
+
+def test_total_loss_more_answers(capsys):
+    import numpy as np
+    import torch.nn.functional as F
+
+    def loop(tasks, preds, targets):
+        total = torch.zeros(())
+        for t in tasks:
+            total = total + mt.task_loss(t, preds[t.name], targets[t.name])
+        return total
+
+    def by_kind(tasks, preds, targets):
+        total = 0
+        for t in tasks:
+            p, y = preds[t.name], targets[t.name]
+            total += (F.binary_cross_entropy(torch.sigmoid(p), y) if t.kind == "binary"
+                      else ((p - y) ** 2).mean())
+        return total
+
+    _assert_right(capsys, labs.check_total_loss, {
+        "loop": loop, "by kind": by_kind,
+        "stacked sum": lambda t, p, y: torch.stack([mt.task_loss(k, p[k.name], y[k.name])
+                                                    for k in t]).sum(),
+        "task_losses": lambda t, p, y: mt.task_losses(t, p, y).sum(),
+        "dict order": lambda t, p, y: sum(mt.task_loss(k, p[k.name], y[k.name])
+                                          for k in reversed(t)),
+    })
+
+    def losses(t, p, y, **kw):
+        return [mt.task_loss(k, p[k.name], y[k.name]) for k in t]
+
+    def summed_over_examples(t, p, y):
+        return sum(F.mse_loss(p[k.name], y[k.name], reduction="sum") if k.kind != "binary" else
+                   F.binary_cross_entropy_with_logits(p[k.name], y[k.name], reduction="sum")
+                   for k in t)
+
+    def wrong_targets(t, p, y):
+        return sum(mt.task_loss(k, p[k.name], y["a"]) for k in t if k.kind != "binary") + \
+            mt.task_loss(t[1], p["b"], y["b"])
+
+    def bce_on_probabilities(t, p, y):
+        return sum(mt.task_loss(k, p[k.name], y[k.name]) for k in t if k.kind != "binary") + \
+            F.binary_cross_entropy_with_logits(torch.sigmoid(p["b"]), y["b"])
+
+    def in_place(t, p, y):
+        p["b"].sigmoid_()
+        return right_total(t, p, y)
+
+    def targets_in_place(t, p, y):
+        y["c"].div_(10)
+        return right_total(t, p, y)
+
+    _assert_cases(capsys, labs.check_total_loss, {
+        "item": (lambda t, p, y: right_total(t, p, y).item(), "Python number"),
+        "numpy": (lambda t, p, y: np.float32(right_total(t, p, y).item()), "torch tensor"),
+        "list": (losses, "torch tensor"),
+        "one-element": (lambda t, p, y: right_total(t, p, y).reshape(1), "one number"),
+        "long": (lambda t, p, y: right_total(t, p, y).long(), "floating-point"),
+        "nan": (lambda t, p, y: right_total(t, p, y) / 0 * 0, "division by zero"),
+        "inf": (lambda t, p, y: right_total(t, p, y) / 0, "division by zero"),
+        "detached": (lambda t, p, y: right_total(t, p, y).detach(), "no gradient"),
+        "task 0 twice": (lambda t, p, y: right_total(t, p, y)
+                         + mt.task_loss(t[0], p["a"], y["a"]), "each task once"),
+        "last two": (lambda t, p, y: sum(mt.task_loss(k, p[k.name], y[k.name]) for k in t[1:]),
+                     "every task"),
+        "first two": (lambda t, p, y: sum(mt.task_loss(k, p[k.name], y[k.name])
+                                          for k in t[:-1]), "every task"),
+        "sum over examples": (summed_over_examples, "mean over its examples"),
+        "wrong targets": (wrong_targets, "own targets"),
+        "sigmoid twice": (bce_on_probabilities, "logits"),
+        "in place": (in_place, "in-place"),
+        "targets in place": (targets_in_place, "in place"),
+        "product": (lambda t, p, y: torch.stack(losses(t, p, y)).prod(), "does not match"),
+        "negated": (lambda t, p, y: -right_total(t, p, y), "sign"),
+        "mean task b": (lambda t, p, y: right_total(t, p, y) - mt.task_loss(t[1], p["b"], y["b"]),
+                        "every task"),
+    })
+
+
+def test_pairwise_penalty_more_answers(capsys):
+    import numpy as np
+
+    def loop(layers):
+        total = 0
+        for w in stacked_weights(layers):
+            for s in range(w.shape[0]):
+                for t in range(s + 1, w.shape[0]):
+                    total = total + ((w[s] - w[t]) ** 2).sum()
+        return total
+
+    def all_ordered_halved(layers):
+        total = 0
+        for w in stacked_weights(layers):
+            for s in range(w.shape[0]):
+                for t in range(w.shape[0]):
+                    total = total + (w[s] - w[t]).pow(2).sum()
+        return total / 2
+
+    def by_parameters(layers):
+        return sum(pairwise_l2(p) for n, p in layers.named_parameters() if n.endswith("weight"))
+
+    def cdist(layers):
+        total = 0
+        for w in stacked_weights(layers):
+            flat = w.flatten(1)
+            total = total + torch.cdist(flat, flat).pow(2).triu(1).sum()
+        return total
+
+    _assert_right(capsys, labs.check_pairwise_penalty, {
+        "loop": loop, "ordered / 2": all_ordered_halved, "named": by_parameters,
+        "cdist": cdist,
+    })
+
+    def mean_pairs(layers):
+        total = 0
+        for w in stacked_weights(layers):
+            T = w.shape[0]
+            total = total + pairwise_l2(w) / (T * (T - 1) / 2)
+        return total
+
+    def to_mean(layers):
+        return sum((w - w.mean(0)).pow(2).sum() for w in stacked_weights(layers))
+
+    def neighbours_only(layers):
+        return sum((w[1:] - w[:-1]).pow(2).sum() for w in stacked_weights(layers))
+
+    def weight_decay(layers):
+        return sum(w.pow(2).sum() for w in stacked_weights(layers))
+
+    def all_params(layers):
+        return sum(pairwise_l2(p) for p in layers.parameters())
+
+    def last_layer(layers):
+        return pairwise_l2(stacked_weights(layers)[-1])
+
+    def absolute(layers):
+        return sum((w[:, None] - w[None]).abs().sum() / 2 for w in stacked_weights(layers))
+
+    _assert_cases(capsys, labs.check_pairwise_penalty, {
+        "numpy": (lambda m: np.float64(right_penalty(m).item()), "torch tensor"),
+        "list": (lambda m: [pairwise_l2(w) for w in stacked_weights(m)], "torch tensor"),
+        "half": (lambda m: right_penalty(m) / 2, "half"),
+        "mean over pairs": (mean_pairs, "mean over the pairs"),
+        "to the mean": (to_mean, "mean weight"),
+        "neighbours": (neighbours_only, "every pair"),
+        "weight decay": (weight_decay, "differences"),
+        "all parameters": (all_params, "biases"),
+        "last layer": (last_layer, "one layer"),
+        "absolute": (absolute, "squared"),
+        "nan": (lambda m: right_penalty(m) * float("nan"), "division by zero"),
+        "long": (lambda m: right_penalty(m).long(), "floating-point"),
+        "crash": (lambda m: m.weight, "raised AttributeError"),
+        "stub": (_stub, "no answer yet"),
+    })
+
+
+def test_gradient_reversal_more_answers(capsys):
+
+    def hook(x, scale):
+        y = x.view_as(x)
+        y.register_hook(lambda g: -scale * g)
+        return y
+
+    def detach_trick(x, scale):
+        return x.detach() + (-scale * x - (-scale * x).detach())
+
+    def clone_forward(backward=lambda ctx, g: (-ctx.scale * g, None)):
+        class Reversal(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, x, scale):
+                ctx.scale = scale
+                return x.clone()
+
+            @staticmethod
+            def backward(ctx, grad):
+                return backward(ctx, grad)
+        return Reversal.apply
+
+    _assert_right(capsys, labs.check_gradient_reversal, {
+        "hook": hook, "detach trick": detach_trick, "clone": clone_forward(),
+        "neg then mul": _wrong_reversal(lambda ctx, g: (g.neg() * ctx.scale, None)),
+    })
+
+    _assert_cases(capsys, labs.check_gradient_reversal, {
+        "reverses values": (lambda x, s: reverse_gradient(-x, s), "unchanged"),
+        "scales values": (lambda x, s: reverse_gradient(x * s, s), "unchanged"),
+        "no lambda": (_wrong_reversal(lambda ctx, g: (-g, None)), "ignored"),
+        "divides": (_wrong_reversal(lambda ctx, g: (-g / ctx.scale, None)), "divide"),
+        "squared scale": (_wrong_reversal(lambda ctx, g: (-ctx.scale ** 2 * g, None)),
+                          "scale"),
+        "ignores upstream": (_wrong_reversal(lambda ctx, g: (-ctx.scale * torch.ones_like(g),
+                                                             None)), "incoming gradient"),
+        "zero": (_wrong_reversal(lambda ctx, g: (torch.zeros_like(g), None)), "zero"),
+        "None for x": (_wrong_reversal(lambda ctx, g: (None, -ctx.scale * g)), "None for scale"),
+        "both None": (_wrong_reversal(lambda ctx, g: (None, None)), "no gradient"),
+        "sign in forward": (clone_forward(lambda ctx, g: (ctx.scale * g, None)), "sign"),
+        "numpy": (lambda x, s: x.detach().numpy(), "shape"),
+        "list": (lambda x, s: [x], "shape"),
+        "double": (lambda x, s: reverse_gradient(x, s).double(), "dtype"),
+        "in place": (lambda x, s: x.mul_(1.0), "raised RuntimeError"),
+        "plain negation": (lambda x, s: x - 2 * x + x.detach() * 0, "unchanged"),
+        "stub": (_stub, "no answer yet"),
+    })
+
+
+def test_shuffle_more_answers(capsys):
+    import numpy as np
+
+    def numpy_rng(y, seed):
+        return y[torch.from_numpy(np.random.default_rng(seed).permutation(len(y)))]
+
+    def loop(y, seed):
+        g = torch.Generator().manual_seed(seed)
+        order = torch.randperm(len(y), generator=g).tolist()
+        return torch.stack([y[i] for i in order])
+
+    def argsort_noise(y, seed):
+        g = torch.Generator().manual_seed(seed)
+        return y[torch.rand(len(y), generator=g).argsort()]
+
+    _assert_right(capsys, labs.check_shuffle, {
+        "numpy rng": numpy_rng, "loop": loop, "argsort": argsort_noise,
+        "clone first": lambda y, s: right_shuffle(y.clone(), s),
+    })
+
+    def global_rng(y, seed):
+        return y[torch.randperm(len(y))]
+
+    def numpy_global(y, seed):
+        return y[torch.from_numpy(np.random.permutation(len(y)))]
+
+    def shuffled_in_place(y, seed):
+        y.copy_(right_shuffle(y, seed))
+        return y.clone()
+
+    def indices(y, seed):
+        return torch.randperm(len(y), generator=torch.Generator().manual_seed(seed)).float()
+
+    def roll(y, seed):
+        return torch.roll(y, seed + 1)
+
+    _assert_cases(capsys, labs.check_shuffle, {
+        "global rng": (global_rng, "same seed"),
+        "numpy global": (numpy_global, "same seed"),
+        "in place copy": (shuffled_in_place, "in place"),
+        "fixed seed": (lambda y, s: right_shuffle(y, 0), "not used"),
+        "sorted": (lambda y, s: y.sort().values, "not used"),
+        "reversed": (lambda y, s: y.flip(0), "not used"),
+        "off by one": (lambda y, s: y[torch.randperm(len(y) - 1,
+                                                     generator=torch.Generator().manual_seed(s))],
+                       "shape"),
+        "indices": (indices, "labels themselves"),
+        "numpy": (lambda y, s: right_shuffle(y, s).numpy(), "tensor"),
+        "list": (lambda y, s: right_shuffle(y, s).tolist(), "tensor"),
+        "long": (lambda y, s: right_shuffle(y, s).long(), "dtype"),
+        "2-d": (lambda y, s: right_shuffle(y, s)[None], "shape"),
+        "roll": (roll, "shift"),
+        "stub": (_stub, "no answer yet"),
+        "crash": (lambda y, s: y.shuffle(), "raised AttributeError"),
+    })
+
+
+def test_sharing_strength_more_answers(capsys):
+    import numpy as np
+
+    def loop(S):
+        T = S.shape[1]
+        sims = [torch.nn.functional.cosine_similarity(S[:, s], S[:, t], dim=0)
+                for s in range(T) for t in range(T) if s != t]
+        return torch.stack(sims).mean()
+
+    def upper(S):
+        c = torch.nn.functional.normalize(S, dim=0)
+        gram = c.T @ c
+        i, j = torch.triu_indices(S.shape[1], S.shape[1], 1)
+        return gram[i, j].mean().item()
+
+    def with_numpy(S):
+        a = S.numpy()
+        c = a / np.linalg.norm(a, axis=0)
+        gram = c.T @ c
+        T = a.shape[1]
+        return float((gram.sum() - np.trace(gram)) / (T * (T - 1)))
+
+    def in_place(S):
+        S /= S.norm(dim=0)
+        gram = S.T @ S
+        T = S.shape[1]
+        return (gram.sum() - gram.trace()) / (T * (T - 1))
+
+    _assert_right(capsys, labs.check_sharing_strength, {
+        "loop": loop, "upper": upper, "numpy": with_numpy, "in place": in_place,
+    })
+
+    def gram(S):
+        c = torch.nn.functional.normalize(S, dim=0)
+        return c.T @ c
+
+    def off(S):
+        g = gram(S)
+        return g.sum() - g.diagonal().sum()
+
+    T_ = lambda S: S.shape[1]  # noqa: E731
+
+    _assert_cases(capsys, labs.check_sharing_strength, {
+        "sum": (lambda S: off(S), "sum"),
+        "T squared": (lambda S: off(S) / T_(S) ** 2, "T(T - 1)"),
+        "upper over all pairs": (lambda S: off(S) / 2 / (T_(S) * (T_(S) - 1)), "half"),
+        "rows counted": (lambda S: off(S) / (S.shape[0] * (S.shape[0] - 1)), "number of tasks"),
+        "softmax": (lambda S: mt.sharing_strength(S), "normalise"),
+        "absolute": (lambda S: (gram(S).abs().sum() - T_(S)) / (T_(S) * (T_(S) - 1)),
+                     "rho should be"),
+        "list": (lambda S: [mt.sharing_strength(S, normalise=False)], "return a number"),
+        "string": (lambda S: "0.5", "return a number"),
+        "nan": (lambda S: float("nan"), "rho should be"),
+        "stub": (_stub, "no answer yet"),
+        "shape error": (lambda S: torch.cat([S, S[:1]], 1) @ S, "raised RuntimeError"),
+    })
+
+
+def test_head_outputs_more_answers(capsys):
+    import numpy as np
+
+    data = mt.make_related_tasks(n_tasks=3, n_train=10)
+    F, names = data.n_features, data.names
+
+    class Net(torch.nn.Module):
+        def __init__(self, act=torch.nn.ReLU, container="dict", squeeze=True, keys=None):
+            super().__init__()
+            self.trunk = torch.nn.Sequential(torch.nn.Linear(F, 8), act())
+            heads = [torch.nn.Linear(8, 1) for _ in names]
+            self.keys, self.squeeze, self.container = keys or names, squeeze, container
+            if container == "dict":
+                self.heads = torch.nn.ModuleDict(dict(zip(names, heads)))
+            elif container == "list":
+                self.heads = torch.nn.ModuleList(heads)
+            elif container == "plain list":
+                self.heads = heads
+            else:
+                self.heads = tuple(heads)
+
+        def forward(self, x):
+            h = self.trunk(x)
+            heads = self.heads.values() if self.container == "dict" else self.heads
+            out = {k: head(h[i]) for i, (k, head) in enumerate(zip(self.keys, heads))}
+            return {k: v.squeeze(-1) if self.squeeze else v for k, v in out.items()}
+
+    _assert_right(capsys, labs.check_head_outputs, {
+        "module dict": Net(), "module list": Net(container="list"),
+        "tanh": Net(torch.nn.Tanh), "gelu": Net(torch.nn.GELU),
+        "library": mt.hard_sharing(F, (16, 8), data.tasks),
+    }, data)
+
+    class AsList(Net):
+        def forward(self, x):
+            return list(super().forward(x).values())
+
+    class AsNumpy(Net):
+        def forward(self, x):
+            return {k: v.detach().numpy() for k, v in super().forward(x).items()}
+
+    _assert_cases(capsys, labs.check_head_outputs, {
+        "plain list": (Net(container="plain list"), "nn.ModuleDict"),
+        "tuple": (Net(container="tuple"), "nn.ModuleDict"),
+        "linear trunk": (Net(torch.nn.Identity), "linear in its inputs"),
+        "unsqueezed": (Net(squeeze=False), "Squeeze"),
+        "int keys": (Net(keys=[0, 1, 2]), "no predictions"),
+        "list": (AsList(), "dict"),
+        "numpy": (AsNumpy(), "must be a tensor"),
+        "wrong width": (lambda x: {n: torch.zeros(4, 2) for n in names}, "expected"),
+        "crash": (lambda x: {n: np.zeros(4) + x for n in names}, "raised TypeError"),
+    }, data)

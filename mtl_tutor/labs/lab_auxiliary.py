@@ -16,14 +16,21 @@ def check_gradient_reversal(fn) -> Verdict:
         shape = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
         return _report(False, f"the output must have the input's shape {tuple(x.shape)}, got "
                               f"{shape}.")
+    if y.dtype != x.dtype:
+        return _report(False, f"the output must keep the input's dtype {x.dtype}, got "
+                              f"{y.dtype}: the layer changes gradients only.")
     if not torch.equal(y.detach(), x.detach()):
         return _report(False, "the forward pass must return the input unchanged: the layer "
                               "changes gradients only.")
     if not y.requires_grad:
         return _report(False, "the output does not carry gradients: do not detach it.")
     try:
-        y.backward(torch.ones_like(y))
+        upstream = 1 + torch.rand(x.shape, generator=torch.Generator().manual_seed(0))
+        y.backward(upstream)
     except Exception as error:  # the student's backward ran here
+        if "different than None at position 2" in str(error):
+            return _report(False, "backward returns the gradients in the order of forward's "
+                                  "inputs: the gradient for x first, then None for scale.")
         if "number of gradients" in str(error):
             return _report(False, "backward must return one gradient per input of forward: "
                                   "the gradient for x, and None for scale (a number needs "
@@ -32,15 +39,21 @@ def check_gradient_reversal(fn) -> Verdict:
     grad = x.grad
     if grad is None:
         return _report(False, "no gradient reached the input.")
-    if torch.allclose(grad, torch.full_like(grad, -0.5)):
+    if torch.allclose(grad, -0.5 * upstream):
         return _report(True, "identity forward, gradient multiplied by -scale backward.")
-    if torch.allclose(grad, torch.full_like(grad, 0.5)):
-        return _report(False, "the gradient is scaled but not reversed: check its sign.")
-    if torch.allclose(grad, torch.full_like(grad, -1.0)):
-        return _report(False, "the gradient is reversed but `scale` is ignored.")
-    if torch.allclose(grad, torch.ones_like(grad)):
-        return _report(False, "the gradient passes through unchanged: the backward pass must "
-                              "reverse it (a plain tensor operation cannot; use a custom "
-                              "torch.autograd.Function).")
-    return _report(False, f"expected a gradient of -0.5 everywhere for scale 0.5, got values "
-                          f"like {grad.flatten()[0].item():.3g}.")
+    for factor, hint in [
+            (0.5, "the gradient is scaled but not reversed: check its sign."),
+            (-1.0, "the gradient is reversed but `scale` is ignored."),
+            (1.0, "the gradient passes through unchanged: the backward pass must reverse it "
+                  "(a plain tensor operation cannot; use a custom torch.autograd.Function)."),
+            (-2.0, "you divide the gradient by scale: multiply it by -scale."),
+            (0.0, "the gradient is zero everywhere: multiply the incoming gradient by -scale, "
+                  "do not replace it.")]:
+        if torch.allclose(grad, factor * upstream):
+            return _report(False, hint)
+    if torch.allclose(grad, torch.full_like(grad, -0.5)):
+        return _report(False, "your backward ignores the incoming gradient: return the "
+                              "incoming gradient (grad_output) multiplied by -scale.")
+    ratio = (grad / upstream).flatten()[0].item()
+    return _report(False, f"expected the incoming gradient times -0.5 for scale 0.5, got it "
+                          f"times {ratio:.3g}.")

@@ -21,12 +21,19 @@ def check_shuffle(fn) -> Verdict:
         shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         return _report(False, f"return a tensor of the labels' shape {tuple(y.shape)}, got "
                               f"{shape}.")
+    if out.dtype != y.dtype:
+        return _report(False, f"keep the labels' dtype {y.dtype}, got {out.dtype}: a shuffle "
+                              "only changes their order.")
     if not torch.equal(out.sort().values, y.sort().values):
         return _report(False, "the labels themselves changed: a shuffle keeps every label and "
                               "only changes which example has which (index y with a random "
                               "permutation, do not draw new labels).")
     if torch.equal(out, y):
         return _report(False, "the labels are in their original order: nothing was shuffled.")
+    if any(torch.equal(out, torch.roll(y, k)) for k in range(1, len(y))):
+        return _report(False, "your order is a cyclic shift of the labels, not a random "
+                              "permutation: draw one (e.g. torch.randperm) from a generator "
+                              "seeded with `seed`.")
     _, again = _call(fn, y, 0)
     if not (isinstance(again, torch.Tensor) and torch.equal(again, out)):
         return _report(False, "two calls with the same seed give different orders: draw the "

@@ -1,5 +1,7 @@
 """Checks for Lab 1 (hard and soft sharing): the multi-task loss, a network with one head per
 task, and the pairwise soft-sharing penalty."""
+import itertools
+
 import torch
 
 from ..data import Task
@@ -13,17 +15,26 @@ def check_total_loss(fn) -> Verdict:
     of each task's loss (mean over its examples), as one scalar tensor."""
     g = torch.Generator().manual_seed(0)
     tasks = [Task("a"), Task("b", "binary"), Task("c")]
-    preds = {t.name: torch.randn(8, generator=g) for t in tasks}
+    preds = {t.name: torch.randn(8, generator=g).requires_grad_() for t in tasks}
     targets = {"a": torch.randn(8, generator=g), "b": (torch.rand(8, generator=g) > 0.5).float(),
                "c": 10 * torch.randn(8, generator=g)}
+    kept = {n: (preds[n].detach().clone(), targets[n].clone()) for n in preds}
     ok, value = _call(fn, tasks, preds, targets)
     if not ok:
         return _report(False, value)
+    if any(not (torch.equal(preds[n].detach(), p) and torch.equal(targets[n], y))
+           for n, (p, y) in kept.items()):
+        return _report(False, "your function changed the predictions or targets in place: "
+                              "compute the loss from them without modifying them.")
     hint = _not_a_loss(value, "loss")
     if hint:
         return _report(False, hint)
-    losses = torch.stack([task_loss(t, preds[t.name], targets[t.name]) for t in tasks])
+    losses = torch.stack([task_loss(t, preds[t.name], targets[t.name]) for t in tasks]).detach()
     if torch.isclose(value, losses.sum()):
+        if not value.requires_grad:
+            return _report(False, "the value is right but carries no gradient: compute it "
+                                  "with torch operations on the predictions (no .item(), no "
+                                  ".detach()), or training cannot use it.")
         return _report(True, "the total loss is the sum of the three tasks' losses.")
     if torch.isclose(value, losses.mean()):
         return _report(False, "your loss is the *mean* over tasks; this exercise asks for the "
@@ -37,8 +48,43 @@ def check_total_loss(fn) -> Verdict:
     if torch.isclose(value, mse_all):
         return _report(False, "task 'b' is binary: use the loss that suits each task's kind "
                               "(logistic loss on logits), not squared error for every task.")
-    return _report(False, "the value does not match the sum of the per-task losses. Compute "
-                          "each task's loss with the loss for its kind, then add them.")
+    hint = _total_loss_mistake(value, tasks, preds, targets, losses)
+    return _report(False, hint or "the value does not match the sum of the per-task losses. "
+                          "Compute each task's loss with the loss for its kind, then add them.")
+
+
+@torch.no_grad()
+def _total_loss_mistake(value, tasks, preds, targets, losses):
+    """A hint for a total loss that matches a known mistake, or None."""
+    if torch.isclose(value, -losses.sum()):
+        return "your loss has the wrong sign: minimising it would make the predictions worse."
+    if torch.isclose(value, 8 * losses.sum()):
+        return ("each task's loss must be the mean over its examples, not the sum (the loss "
+                "would grow with the number of examples).")
+    names = [t.name for t in tasks]
+    for weights in itertools.product((0, 1, 2), repeat=len(tasks)):
+        if torch.isclose(value, (torch.tensor(weights, dtype=losses.dtype) * losses).sum()):
+            if 0 in weights:
+                left_out = [n for n, w in zip(names, weights) if w == 0]
+                return f"your loss leaves out task(s) {left_out}: it must include every task."
+            if 2 in weights:
+                return "your loss counts a task twice: add each task once."
+    for i, t in enumerate(tasks):
+        alternatives = [targets[u] for u in names if u != t.name]
+        if t.kind == "binary":
+            alternatives.append(None)  # logistic loss on sigmoid(logits): squashed twice
+        for y in alternatives:
+            p = torch.sigmoid(preds[t.name]) if y is None else preds[t.name]
+            try:
+                wrong = task_loss(t, p, targets[t.name] if y is None else y)
+            except Exception:
+                continue
+            if torch.isclose(value, losses.sum() - losses[i] + wrong):
+                if y is None:
+                    return (f"task {t.name!r}: the logistic loss takes the logits themselves; "
+                            "you applied a sigmoid first.")
+                return f"task {t.name!r}: compare its predictions with its own targets."
+    return None
 
 
 @_safe
@@ -50,7 +96,7 @@ def check_pairwise_penalty(fn) -> Verdict:
     from ..penalties import pairwise_l2, stacked_weights
 
     torch.manual_seed(0)
-    layers = single_task_nets(4, (5, 6), [Task("a"), Task("b"), Task("c")]).branches
+    layers = single_task_nets(4, (5, 6), [Task(n) for n in "abcd"]).branches
     ok, value = _call(fn, layers)
     if not ok:
         return _report(False, value)
@@ -86,6 +132,20 @@ def check_pairwise_penalty(fn) -> Verdict:
     if any(torch.isclose(value, pairwise_l2(w)) for w in weights):
         return _report(False, "your penalty covers one layer only: add it up over every "
                               "task-stacked layer in `layers`.")
+    n_pairs = [w.shape[0] * (w.shape[0] - 1) / 2 for w in weights]
+    for wrong, hint in [
+            (expected / 2, "your penalty is half the expected one: sum over the pairs s < t "
+                           "the full ||W_s - W_t||^2, with no factor 1/2."),
+            (sum(pairwise_l2(w) / n for w, n in zip(weights, n_pairs)),
+             "you take the mean over the pairs of tasks; the penalty is their sum."),
+            (sum((w - w.mean(0)).pow(2).sum() for w in weights),
+             "you measure each task's distance to the mean weight; the penalty sums "
+             "||W_s - W_t||^2 over every pair of tasks s < t."),
+            (sum(w.pow(2).sum() for w in weights),
+             "you penalise the weights themselves (weight decay); penalise the differences "
+             "between the tasks' weights, W_s - W_t.")]:
+        if torch.isclose(value, wrong):
+            return _report(False, hint)
     return _report(False, "the value does not match. Take each task-stacked weight "
                           "(tasks, in, out), and for every pair of tasks add the squared "
                           "distance between their slices.")

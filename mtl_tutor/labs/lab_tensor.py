@@ -46,5 +46,21 @@ def check_sharing_strength(fn) -> Verdict:
         if abs(value - ((dots.sum() - dots.diagonal().sum()) / (T * (T - 1))).item()) < 1e-4:
             return _report(False, "you average dot products: divide each by the two columns' "
                                   "norms (cosine similarity), so rho does not depend on scale.")
+        off = (gram_c := cosine.T @ cosine).sum() - gram_c.diagonal().sum()
+        k = S.shape[0]
+        for wrong, hint in [
+                (off, "you sum the similarities: average them over the T(T - 1) ordered "
+                      "pairs of different tasks."),
+                (off / T ** 2, "you divide by T^2; there are T(T - 1) ordered pairs of "
+                               "different tasks."),
+                (off / (2 * T * (T - 1)), "your rho is half the expected one: average over "
+                                          "T(T - 1) ordered pairs, or T(T - 1)/2 unordered."),
+                (off / max(1, k * (k - 1)), "count the pairs from the number of tasks, "
+                                            "S.shape[1] (the columns), not from the rows."),
+                (sharing_strength(S), "measure S as it is: do not normalise its columns "
+                                      "(abs, softmax) before taking cosines.")]:
+            if abs(value - float(wrong)) < 1e-4:
+                return _report(False, f"for {name} rho should be {want:.3g}, got "
+                                      f"{value:.3g}: {hint}")
         return _report(False, f"for {name} rho should be {want:.3g}, got {value:.3g}.")
     return _report(True, "0 for STL, 1 for hard sharing, and the mean cosine between tasks.")
