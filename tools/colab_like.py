@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from reader import fresh_copy
+
 ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / "_build" / "colab-like-venv"
 READER = ROOT / "_build" / "reader"
@@ -50,12 +52,10 @@ def fresh_environment() -> Path:
         shutil.rmtree(VENV)
     run(sys.executable, "-m", "venv", str(VENV))
     python = VENV / "bin" / "python"
-    with tempfile.TemporaryDirectory() as source:  # a copy: building leaves build/ behind
-        for name in ("pyproject.toml", "README.md", "LICENSE"):
-            shutil.copy2(ROOT / name, source)
-        shutil.copytree(ROOT / "mtl_tutor", Path(source) / "mtl_tutor",
-                        ignore=shutil.ignore_patterns("__pycache__"))
-        run(python, "-m", "pip", "install", "-qq", TORCH, source, "ipykernel", "nbclient")
+    with tempfile.TemporaryDirectory() as folder:  # a copy: building leaves build/ behind
+        source = Path(folder) / "package"
+        fresh_copy(source, ["pyproject.toml", "README.md", "LICENSE", "mtl_tutor"])
+        run(python, "-m", "pip", "install", "-qq", TORCH, str(source), "ipykernel", "nbclient")
     return python
 
 

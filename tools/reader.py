@@ -206,18 +206,24 @@ def _collapse(cell) -> None:
     cell.outputs = [o for o in cell.get("outputs", []) if GLUE_MIME not in o.get("data", {})]
 
 
-def write_tree(out: Path) -> list:
-    """The `notebooks` branch's tree under `out`; returns the reader notebooks written."""
-    site = site_url()
+def fresh_copy(out: Path, names: list) -> None:
+    """`out` emptied, then the repository's files and folders `names` copied into it."""
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    for name in BRANCH_FILES:
+    for name in names:
         source = ROOT / name
         if source.is_dir():
-            shutil.copytree(source, out / name, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(source, out / name,
+                            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
         else:
             shutil.copy2(source, out / name)
+
+
+def write_tree(out: Path) -> list:
+    """The `notebooks` branch's tree under `out`; returns the reader notebooks written."""
+    site = site_url()
+    fresh_copy(out, BRANCH_FILES)
     (out / "book").mkdir()
     for data in BOOK.glob(DATA):
         shutil.copy2(data, out / "book" / data.name)

@@ -11,13 +11,12 @@ figures are outputs too). The copy is built with the same strict settings, and t
 pages are searched for any trace of a solution.
 """
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import nbformat
-from reader import glue_values
+from reader import fresh_copy, glue_values
 from student import BEGIN, student_version
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,16 +40,7 @@ def lab_for_students(path: Path):
 
 
 def write_sources(out: Path) -> None:
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
-    for name in COPY:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, out / name,
-                            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-        else:
-            shutil.copy2(source, out / name)
+    fresh_copy(out, COPY)
     for path in sorted((ROOT / "book" / "labs").glob("*.ipynb")):
         nbformat.write(lab_for_students(path), out / path.relative_to(ROOT))
     (out / f"{GUIDE}.md").unlink()
