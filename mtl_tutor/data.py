@@ -6,6 +6,7 @@ validation or test) for all tasks: the inputs are either shared by every task, o
 from task name to a tensor with n rows. `MultiTaskData` is the three splits together.
 """
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,14 +77,30 @@ def _as_tensor(value, what: str) -> torch.Tensor:
     return value
 
 
-class Stacked(dict):
-    """A dict {task name: tensor} whose values are slices of one tensor with the tasks on
-    its first axis. The tensor is kept as `.stacked`, so code that handles all tasks alike
-    (a loss, a sum) can do it in one operation instead of one per task."""
+class Stacked(Mapping):
+    """A read-only mapping {task name: tensor} whose values are slices of one tensor, kept
+    as `.stacked`, with the tasks on its last axis: (n, tasks) like a target matrix, or
+    (tasks,) for one loss per task. Code that handles all tasks alike (a loss, a sum) does
+    it in one operation on `.stacked`; a task's slice is cut only when it is asked for, so
+    the training loop never pays for one small view per task and step."""
 
     def __init__(self, names, stacked: torch.Tensor):
-        super().__init__(zip(names, stacked.unbind(0)))
-        self.stacked = stacked
+        self.names, self.stacked = names, stacked
+
+    def __getitem__(self, name):
+        try:
+            return self.stacked[..., self.names.index(name)]
+        except ValueError:
+            raise KeyError(name) from None
+
+    def __iter__(self):
+        return iter(self.names)
+
+    def __len__(self):
+        return len(self.names)
+
+    def __repr__(self):
+        return f"Stacked({dict(self)!r})"
 
 
 @dataclass
@@ -157,10 +174,10 @@ class Split:
         names = list(self.y)
         ys = list(self.y.values())
         stackable = all(y.shape == ys[0].shape and y.dtype == ys[0].dtype for y in ys)
-        stacked = torch.stack(ys) if stackable else None
+        rows = torch.stack(ys, dim=-1) if stackable else None  # (n, ..., tasks)
         for index in torch.randperm(self.n, device=self.x.device).split(batch_size):
-            if stacked is not None:
-                y = Stacked(names, stacked[:, index])
+            if rows is not None:
+                y = Stacked(names, rows[index])
             else:
                 y = {name: t[index] for name, t in self.y.items()}
             yield Split(self._rows(index), y, self.per_task)

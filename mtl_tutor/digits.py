@@ -57,7 +57,7 @@ class DigitNet(nn.Module):
         h = x.flatten(-3)  # (n, 64) pixels
         for layer in self.layers[:-1]:
             h = F.relu(layer(h))
-        return Stacked([t.name for t in self.tasks], self.layers[-1](h).squeeze(-1))
+        return Stacked([t.name for t in self.tasks], self.layers[-1](h).squeeze(-1).t())
 
 
 def digit_net(tasks, n_shared=0) -> DigitNet:
@@ -100,5 +100,5 @@ def multiclass_error(model, data, split="test") -> float:
     model.eval()
     part = data.split(split)
     device = next(model.parameters()).device
-    scores = model(part.x.to(device)).stacked.cpu()  # (10, n)
-    return (scores.argmax(dim=0) != data.info["labels"][split]).float().mean().item()
+    scores = model(part.x.to(device)).stacked.cpu()  # (n, 10)
+    return (scores.argmax(dim=1) != data.info["labels"][split]).float().mean().item()

@@ -50,8 +50,8 @@ def stacked_linear(x: torch.Tensor, weight: torch.Tensor, bias=None) -> torch.Te
                          f"got input of shape {tuple(x.shape)}.")
     if x.dim() == 2:  # one batch shared by all tasks: one matrix product for all tasks
         w = weight.transpose(0, 1).reshape(in_features, -1)  # (in, tasks * out)
-        out = (x @ w).reshape(len(x), n_tasks, -1).transpose(0, 1)
-        return out if bias is None else out + bias[:, None, :]
+        out = x @ w if bias is None else torch.addmm(bias.reshape(-1), x, w)
+        return out.reshape(len(x), n_tasks, -1).transpose(0, 1)
     if x.dim() == 3 and x.shape[0] == n_tasks:  # one batch per task
         return torch.bmm(x, weight) if bias is None else torch.baddbmm(bias[:, None, :], x, weight)
     raise ValueError(f"A task-stacked layer with {n_tasks} tasks expects input of shape "

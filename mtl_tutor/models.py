@@ -5,6 +5,7 @@ n_shared = 0 is single-task learning (STL: T independent networks, trained toget
 one batched model), n_shared = all hidden layers is hard parameter sharing (a shared
 trunk and one linear head per task), and anything between is a "user-defined" fork.
 """
+import torch.nn.functional as F
 from torch import nn
 
 from .data import Stacked, Task
@@ -18,6 +19,7 @@ class TaskHeads(nn.Module):
     def __init__(self, tasks, in_features: int):
         super().__init__()
         self.tasks = list(tasks)
+        self.names = [t.name for t in self.tasks]
         outputs = {t.outputs for t in self.tasks}
         if len(outputs) == 1:
             self.stacked = TaskLinear(len(self.tasks), in_features, outputs.pop())
@@ -27,16 +29,19 @@ class TaskHeads(nn.Module):
                 {t.name: nn.Linear(in_features, t.outputs) for t in self.tasks})
 
     def forward(self, h):
+        names = self.names
         if self.stacked is not None:
-            out = self.stacked(h)  # (tasks, n, outputs)
-            if out.shape[-1] == 1:
-                return Stacked([t.name for t in self.tasks], out.squeeze(-1))
-            per_task = list(out.unbind(0))
+            if self.stacked.out_features == 1:  # one number per task: (n, tasks), as targets
+                w, b = self.stacked.weight, self.stacked.bias
+                if h.dim() == 2:  # a shared input: exactly an nn.Linear with T outputs
+                    return Stacked(names, F.linear(h, w.squeeze(-1), b.squeeze(-1)))
+                return Stacked(names, self.stacked(h).squeeze(-1).t())
+            per_task = list(self.stacked(h).unbind(0))
         else:
             per_task = [self.separate[t.name](h if h.dim() == 2 else h[i])
                         for i, t in enumerate(self.tasks)]
-        return {t.name: (o.squeeze(-1) if t.outputs == 1 else o)
-                for t, o in zip(self.tasks, per_task)}
+        return {name: (o.squeeze(-1) if t.outputs == 1 else o)
+                for name, t, o in zip(names, self.tasks, per_task)}
 
 
 class ForkedMLP(nn.Module):
@@ -72,7 +77,8 @@ class ForkedMLP(nn.Module):
             raise ValueError(f"This model expects inputs of shape (n, {self.n_features}) or "
                              f"(tasks, n, {self.n_features}), got {tuple(x.shape)}: build it "
                              "with the data's number of features (data.n_features).")
-        return self.heads(self.branches(self.trunk(x)))
+        h = self.trunk(x)
+        return self.heads(self.branches(h) if self.branches else h)
 
 
 def single_task_nets(n_features: int, hidden, tasks, activation=nn.ReLU) -> ForkedMLP:

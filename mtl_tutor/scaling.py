@@ -51,10 +51,10 @@ def best_loop(data, width):
 def bare_loop(data, width):
     model = hard_sharing(D, (width, width), data.tasks)
     optimizer = torch.optim.Adam(model.parameters(), lr=LR, fused=True)
-    y = torch.stack(list(data.train.y.values()))  # (tasks, n), as fit's model predicts
-    batches = list(zip(data.train.x.split(BATCH), y.split(BATCH, dim=1)))
+    y = torch.stack(list(data.train.y.values()), dim=1)  # (n, tasks), as fit's model predicts
+    batches = list(zip(data.train.x.split(BATCH), y.split(BATCH)))
     for xb, yb in batches:
-        loss = (model(xb).stacked - yb).pow(2).mean(dim=1).sum()
+        loss = (model(xb).stacked - yb).pow(2).mean(dim=0).sum()
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

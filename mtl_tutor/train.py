@@ -36,20 +36,31 @@ def task_error(task, pred, y):
 
 
 def task_losses(tasks, preds: dict, targets: dict) -> torch.Tensor:
-    """The tasks' losses as one vector, in task order.
+    """The tasks' losses as one vector, in task order."""
+    return losses_function(tasks)(preds, targets)
+
+
+def losses_function(tasks):
+    """The function (preds, targets) -> the tasks' losses as one vector, chosen once.
 
     Tasks of one kind with one output each (the common, homogeneous case) are computed in
-    one call on the stacked predictions, which is much faster than one call per task;
+    one call on the stacked predictions (n, tasks), much faster than one call per task;
     other tasks one by one with `task_loss`.
     """
+    tasks = list(tasks)
     kinds = {t.kind for t in tasks}
-    if len(kinds) == 1 and all(t.outputs == 1 for t in tasks):
-        p, y = (d.stacked if isinstance(d, Stacked) else torch.stack([d[t.name] for t in tasks])
-                for d in (preds, targets))
-        if kinds == {"regression"}:
-            return (p - y).pow(2).mean(dim=1)
-        return F.binary_cross_entropy_with_logits(p, y, reduction="none").mean(dim=1)
-    return torch.stack([task_loss(t, preds[t.name], targets[t.name]) for t in tasks])
+    if len(kinds) > 1 or any(t.outputs != 1 for t in tasks):
+        return lambda preds, targets: torch.stack(
+            [task_loss(t, preds[t.name], targets[t.name]) for t in tasks])
+
+    def stacked(d):  # (n, tasks)
+        return d.stacked if isinstance(d, Stacked) else torch.stack(
+            [d[t.name] for t in tasks], dim=-1)
+
+    if kinds == {"regression"}:
+        return lambda preds, targets: (stacked(preds) - stacked(targets)).pow(2).mean(dim=0)
+    return lambda preds, targets: F.binary_cross_entropy_with_logits(
+        stacked(preds), stacked(targets), reduction="none").mean(dim=0)
 
 
 def equal_weights(losses: dict) -> torch.Tensor:
@@ -118,16 +129,18 @@ def fit(model: nn.Module, data, *, epochs: int = 100, lr: float = 1e-2, batch_si
     fused = device.type in ("cpu", "cuda")
     optimizer = torch.optim.Adam(groups, lr=lr, weight_decay=weight_decay, fused=fused)
 
+    losses_of = losses_function(data.tasks)
+    shapes_gradients = hasattr(weighting, "backward")  # it runs the backward pass itself
     rows, best_loss, best_state, best_epoch = [], float("inf"), None, 0
     bar = tqdm(range(1, epochs + 1), desc="fit", disable=not progress, leave=False)
     try:
         for epoch in bar:
             model.train()
-            running = torch.zeros(len(data.tasks), device=device)
+            batch_losses, batch_sizes = [], []
             for batch in train.batches(batch_size):
-                losses = task_losses(data.tasks, model(batch.x), batch.y)
+                losses = losses_of(model(batch.x), batch.y)
                 optimizer.zero_grad()
-                if hasattr(weighting, "backward"):  # it shapes the gradients itself
+                if shapes_gradients:
                     weighting.backward(Stacked(data.names, losses))
                     if penalty is not None:
                         penalty().backward()
@@ -137,13 +150,15 @@ def fit(model: nn.Module, data, *, epochs: int = 100, lr: float = 1e-2, batch_si
                         loss = loss + penalty()
                     loss.backward()
                 optimizer.step()
-                running += losses.detach() * batch.n
+                batch_losses.append(losses.detach())
+                batch_sizes.append(batch.n)
 
             model.eval()
             with torch.no_grad():
-                val_losses = task_losses(data.tasks, model(val.x), val.y)
-            train_losses = (running / train.n).tolist()  # the epoch's only host sync
-            val_list = val_losses.tolist()
+                val_losses = losses_of(model(val.x), val.y)
+            sizes = torch.tensor(batch_sizes, dtype=val_losses.dtype, device=device)
+            train_losses = (sizes @ torch.stack(batch_losses) / train.n).tolist()  # the
+            val_list = val_losses.tolist()  # epoch's only reads from the device
             _check_diverged(epoch, data.names, train_losses, lr)
             if hasattr(weighting, "epoch_end"):  # weightings that follow the loss curves
                 weighting.epoch_end(train_losses)

@@ -20,7 +20,7 @@ def test_digit_tasks_are_ten_one_vs_all_tasks_with_a_fixed_test_set():
 def test_digit_net_shapes(n_shared):
     data = load_digit_tasks(0.05)
     out = digit_net(data.tasks, n_shared)(data.train.x)
-    assert out.stacked.shape == (10, data.train.n)
+    assert out.stacked.shape == (data.train.n, 10)
 
 
 def test_factorised_net_starts_close_to_the_stl_net():

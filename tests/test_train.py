@@ -145,3 +145,27 @@ def test_no_host_sync_inside_the_training_step(data, monkeypatch):
         counts.append(len(calls))
     assert counts[0] == counts[1], f"host syncs depend on the number of batches: {counts}"
     assert counts[0] <= 2 * 3, f"more than two host reads per epoch: {counts[0]} in 3 epochs"
+
+
+def test_stacked_is_a_read_only_mapping_with_tasks_on_the_last_axis():
+    values = torch.arange(6.0).reshape(3, 2)  # 3 examples, tasks a and b
+    stacked = mt.Stacked(["a", "b"], values)
+    assert list(stacked) == ["a", "b"] and len(stacked) == 2 and "b" in stacked
+    torch.testing.assert_close(stacked["b"], torch.tensor([1.0, 3.0, 5.0]))
+    assert {**stacked}.keys() == {"a", "b"}
+    with pytest.raises(KeyError):
+        stacked["c"]
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_one_output_heads_match_the_task_stacked_layer(shared):
+    """The heads' shortcut (one nn.Linear-like product for shared inputs) computes what the
+    task-stacked layer computes, per task, in the (n, tasks) layout of the targets."""
+    data = mt.make_related_tasks(n_tasks=3, n_train=7, shared_inputs=shared, seed=1)
+    model = mt.hard_sharing(data.n_features, (5,), data.tasks)
+    preds = model(data.train.x)
+    assert preds.stacked.shape == (7, 3)
+    h = model.trunk(data.train.x)
+    reference = model.heads.stacked(h)  # (tasks, n, 1)
+    for t, name in enumerate(data.names):
+        torch.testing.assert_close(preds[name], reference[t, :, 0])

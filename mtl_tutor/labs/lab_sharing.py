@@ -1,6 +1,7 @@
 """Checks for Lab 1 (hard and soft sharing): the multi-task loss, a network with one head per
 task, and the pairwise soft-sharing penalty."""
 import itertools
+from collections.abc import Mapping
 
 import torch
 
@@ -159,7 +160,7 @@ def check_head_outputs(model, data) -> Verdict:
     ok, out = _call(model, x)
     if not ok:
         return _report(False, out)
-    if not isinstance(out, dict):
+    if not isinstance(out, Mapping):
         return _report(False, f"return a dict {{task name: predictions}}, got "
                               f"{type(out).__name__}.")
     missing = [n for n in data.names if n not in out]
@@ -196,7 +197,7 @@ def _unregistered_layers(model):
     model.parameters()), or None."""
     for module in model.modules():
         for name, value in vars(module).items():
-            items = value.values() if isinstance(value, dict) else value \
+            items = value.values() if isinstance(value, Mapping) else value \
                 if isinstance(value, (list, tuple)) else ()
             if name != "_modules" and any(isinstance(v, torch.nn.Module) for v in items):
                 return name
