@@ -8,7 +8,7 @@ NB_DIRS := book
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg --ignore=_build
 
 .PHONY: book test unit notebooks reader build-book colab-like browser-test lab lab-source execute \
-	robustness colab-cells student student-book publish clean
+	robustness colab-cells student student-book publish bench clean
 
 book: $(STAMP) build-book
 
@@ -87,6 +87,11 @@ lab-source: $(STAMP)
 NB ?= $(shell find book -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*')
 execute: $(STAMP)
 	$(PINNED) $(PY) tools/execute.py $(NB)
+
+# The training engine's benchmark and scaling table, recorded for the status page
+# (book/benchmark.json; about 10 minutes on 2 cores; run it on an otherwise idle machine).
+bench: $(STAMP)
+	$(PY) tools/record_bench.py
 
 # Every notebook again with other seeds and at twice the scale; lists each hidden check that
 # fails (book/robustness.json, shown on the status page). Not part of `make test` (about an hour).

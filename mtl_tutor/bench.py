@@ -1,32 +1,43 @@
 """Benchmark: mtl_tutor's training engine against the loops a PyTorch user would write.
 
-    python -m mtl_tutor.bench            # the default, CPU-sized run (about a minute)
-    python -m mtl_tutor.bench --quick    # a smoke run: that it works, no speed-ups
+    python -m mtl_tutor.bench            # the book's size and a large one (a few minutes)
+    python -m mtl_tutor.bench --quick    # a smoke run: that it works, no ratios
+    MTL_TUTOR_DEVICE=cuda python -m mtl_tutor.bench    # on a GPU, where there is one
 
-Prints three comparisons, each measured side by side in one run on the same data, model
-sizes, epochs and seed, every time after a warm-up run, as the median (and range) of
-several runs:
-1. `mt.fit` on hard sharing with 10 tasks against the idiomatic loop (a DataLoader over a
-   TensorDataset, one head call and one loss per task, summed);
+At each size, every loop trains the same problem (10 regression tasks on shared inputs)
+from the same seed for the same epochs with minibatches of 32, once per round and in turn,
+so a slow spell of the machine hits all of them alike; the first round is an untimed
+warm-up. A ratio is the geometric mean of the per-round ratios with a 95 % t-interval:
+1. `mt.fit` on hard sharing against the idiomatic loop (a DataLoader over a TensorDataset,
+   an nn.ModuleList of heads, one loss per task, Adam), and against the best loop an expert
+   writes by hand (in-memory minibatches, one stacked head, one batched loss, fused Adam);
 2. 10 STL networks trained as one task-stacked model against a loop of 10 separate models;
-3. the training throughput against this machine's own matrix-multiply rate at the same
-   sizes, with a short profile of where the rest of the time goes.
+3. cost against the limit: the time the training step's matrix products alone take on this
+   machine (the physical floor for these models) as a fraction of fit's time, and fit's
+   overhead over a bare forward-backward-step loop on fit's own model and batches.
 """
 import argparse
+import math
 import statistics
 import time
+import warnings
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy import stats
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from .data import MultiTaskData, Split, Task
 from .models import hard_sharing, single_task_nets
-from .runtime import set_seed, setup
+from .runtime import get_device, pick_device, set_seed, setup
 from .train import fit
 
-T, D, HIDDEN = 10, 32, (64, 32)
+T, D, BATCH, LR = 10, 32, 32, 1e-3
+# (name, examples, width of the two hidden layers, examples for the STL pair, rounds)
+SIZES = [("book", 4096, 64, 4096, 10), ("large", 65536, 512, 8192, 5)]
+QUICK = [("smoke", 512, 32, 512, 1)]
 
 
 def make_data(n, seed=0, tasks=T):
@@ -43,150 +54,220 @@ def make_data(n, seed=0, tasks=T):
                          split(256))
 
 
-def mlp(sizes):
-    layers = []
-    for a, b in zip(sizes[:-1], sizes[1:]):
-        layers += [nn.Linear(a, b), nn.ReLU()]
-    return nn.Sequential(*layers)
+def trunk(width):
+    return nn.Sequential(nn.Linear(D, width), nn.ReLU(), nn.Linear(width, width), nn.ReLU())
 
 
-def idiomatic_hard_sharing(data, epochs, batch_size, lr):
+def targets(data):
+    return torch.stack([data.train.y[name] for name in data.names], dim=1)  # (n, tasks)
+
+
+def idiomatic_loop(data, width, epochs):
     """The loop most tutorials teach: DataLoader, a head per task, a loss per task."""
-    trunk = mlp((D, *HIDDEN))
-    heads = nn.ModuleList(nn.Linear(HIDDEN[-1], 1) for _ in range(T))
-    params = list(trunk.parameters()) + list(heads.parameters())
-    optimizer = torch.optim.Adam(params, lr=lr)
+    device = get_device()
+    body = trunk(width).to(device)
+    heads = nn.ModuleList(nn.Linear(width, 1) for _ in data.names).to(device)
+    optimizer = torch.optim.Adam([*body.parameters(), *heads.parameters()], lr=LR)
     ys = [data.train.y[name] for name in data.names]
-    loader = DataLoader(TensorDataset(data.train.x, *ys), batch_size=batch_size, shuffle=True)
+    loader = DataLoader(TensorDataset(data.train.x, *ys), batch_size=BATCH, shuffle=True)
     for _ in range(epochs):
         for xb, *yb in loader:
-            h = trunk(xb)
-            loss = sum(F.mse_loss(head(h).squeeze(-1), y) for head, y in zip(heads, yb))
+            h = body(xb.to(device))
+            loss = sum(F.mse_loss(head(h).squeeze(-1), y.to(device)) for head, y in zip(heads, yb))
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
     with torch.no_grad():
-        h = trunk(data.train.x)
-        return sum(F.mse_loss(head(h).squeeze(-1), y) for head, y in zip(heads, ys)).item()
+        return float(((torch.cat([head(body(data.train.x.to(device))) for head in heads], 1)
+                       - targets(data).to(device)) ** 2).mean(0).sum())
 
 
-def looped_stl(data, epochs, batch_size, lr):
+def best_loop(data, width, epochs):
+    """What an expert writes by hand: in-memory minibatches, all tasks' outputs in one
+    layer, one batched loss, fused Adam, nothing else."""
+    device = get_device()
+    model = nn.Sequential(trunk(width), nn.Linear(width, len(data.names))).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=LR, fused=True)
+    x, y = data.train.x.to(device), targets(data).to(device)
+    for _ in range(epochs):
+        for index in torch.randperm(len(x), device=device).split(BATCH):
+            loss = (model(x[index]) - y[index]).pow(2).mean(dim=0).sum()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    with torch.no_grad():
+        return float((model(x) - y).pow(2).mean(0).sum())
+
+
+def bare_loop(data, width, epochs):
+    """The floor for fit's own model: forward, loss, backward, step on batches cut in
+    advance; no shuffling, no validation, no bookkeeping."""
+    device = get_device()
+    model = hard_sharing(D, (width, width), data.tasks).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=LR, fused=True)
+    x, y = data.train.x.to(device), targets(data).to(device)
+    batches = list(zip(x.split(BATCH), y.split(BATCH)))
+    for _ in range(epochs):
+        for xb, yb in batches:
+            loss = (model(xb).stacked - yb).pow(2).mean(dim=0).sum()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    with torch.no_grad():
+        return float((model(x).stacked - y).pow(2).mean(0).sum())
+
+
+def looped_stl(data, width, epochs):
     """T separate networks, each trained by its own loop over in-memory minibatches."""
-    final = 0.0
+    device, final = get_device(), 0.0
+    x = data.train.x.to(device)
     for name in data.names:
-        net = nn.Sequential(mlp((D, *HIDDEN)), nn.Linear(HIDDEN[-1], 1))
-        optimizer = torch.optim.Adam(net.parameters(), lr=lr)
-        x, y = data.train.x, data.train.y[name]
+        net = nn.Sequential(trunk(width), nn.Linear(width, 1)).to(device)
+        optimizer = torch.optim.Adam(net.parameters(), lr=LR, fused=True)
+        y = data.train.y[name].to(device)
         for _ in range(epochs):
-            for index in torch.randperm(len(x)).split(batch_size):
+            for index in torch.randperm(len(x), device=device).split(BATCH):
                 loss = F.mse_loss(net(x[index]).squeeze(-1), y[index])
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
         with torch.no_grad():
-            final += F.mse_loss(net(x).squeeze(-1), y).item()
+            final += float(F.mse_loss(net(x).squeeze(-1), y))
     return final
 
 
-def engine(model_fn, data, epochs, batch_size, lr):
-    model = model_fn(D, HIDDEN, data.tasks)
-    fit(model, data, epochs=epochs, batch_size=batch_size, lr=lr, progress=False,
-        restore_best=False)
-    with torch.no_grad():
-        preds = model(data.train.x)
-        return sum(F.mse_loss(preds[n], data.train.y[n]).item() for n in data.names)
+def with_fit(model_fn):
+    def run(data, width, epochs):
+        model = model_fn(D, (width, width), data.tasks)
+        fit(model, data, epochs=epochs, batch_size=BATCH, lr=LR, progress=False,
+            restore_best=False)
+        with torch.no_grad():
+            return float((model(data.train.x.to(get_device())).stacked
+                          - targets(data).to(get_device())).pow(2).mean(0).sum())
+    run.__name__ = f"fit_{model_fn.__name__}"
+    return run
 
 
-def timed(fn, *args, repeats=3):
-    """Run `fn` once untimed (the warm-up: the first call pays PyTorch's start-up costs),
-    then `repeats` times from the same seed. Returns (median, fastest, slowest seconds) and
-    the last result."""
-    set_seed(0)
-    fn(*args)
-    seconds, result = [], None
-    for _ in range(repeats):
-        set_seed(0)
-        start = time.perf_counter()
-        result = fn(*args)
-        seconds.append(time.perf_counter() - start)
-    return (statistics.median(seconds), min(seconds), max(seconds)), result
+fit_hard_sharing, fit_stacked_stl = with_fit(hard_sharing), with_fit(single_task_nets)
+
+
+def _sync():
+    if get_device().type == "cuda":
+        torch.cuda.synchronize()
+
+
+def measure(loops: dict, rounds: int) -> dict:
+    """{name: [seconds per round]}: every loop `(run, data, width, epochs)` once per round,
+    in turn, each from seed 0; round 0 is the untimed warm-up (start-up costs)."""
+    times = {name: [] for name in loops}
+    for r in range(rounds + 1):
+        for name, (run, *args) in loops.items():
+            set_seed(0)
+            _sync()
+            start = time.perf_counter()
+            run(*args)
+            _sync()
+            if r:
+                times[name].append(time.perf_counter() - start)
+    return times
 
 
 def ratio(slow, fast):
-    """slow / fast as 'median (lowest to highest)', from two (median, min, max) timings."""
-    return (f"{slow[0] / fast[0]:5.1f}x (range {slow[1] / fast[2]:.1f} to "
-            f"{slow[2] / fast[1]:.1f})")
+    """slow/fast from paired rounds: the geometric mean of the per-round ratios and its 95 %
+    t-interval, as (ratio, low, high); a single round gives no interval (nan)."""
+    logs = np.log(slow) - np.log(fast)
+    if len(logs) < 2:
+        return math.exp(logs.mean()), math.nan, math.nan
+    half = stats.t.ppf(0.975, len(logs) - 1) * logs.std(ddof=1) / math.sqrt(len(logs))
+    return tuple(math.exp(v) for v in (logs.mean(), logs.mean() - half, logs.mean() + half))
 
 
-def matmul_rate(batch, repeats=200):
-    """This machine's FLOP/s for the forward matrix products of one hard-sharing step."""
-    shapes = list(zip((D, *HIDDEN), (*HIDDEN, T)))
-    mats = [(torch.randn(batch, a), torch.randn(a, b)) for a, b in shapes]
-    flops = sum(2 * batch * a * b for a, b in shapes)
-    for x, w in mats:  # warm up
-        x @ w
+def fmt_ratio(r, unit="x"):
+    return f"{r[0]:.2f}{unit} (95% CI {r[1]:.2f} to {r[2]:.2f})"
+
+
+def matmul_floor(width, n, epochs, repeats=20):
+    """Seconds the matrix products of fit's training (forward, and the backward's input and
+    weight gradients) take alone on this machine, at the same shapes and batch."""
+    device = get_device()
+    shapes = [(D, width), (width, width), (width, T)]
+    products = []
+    for i, (a, b) in enumerate(shapes):
+        x, w, g = (torch.randn(*s, device=device) for s in ((BATCH, a), (a, b), (BATCH, b)))
+        products += [(x, w), (x.T, g)] + ([(g, w.T)] if i else [])  # no input grad for x
+    for left, right in products:  # warm-up
+        left @ right
+    _sync()
     start = time.perf_counter()
     for _ in range(repeats):
-        for x, w in mats:
-            x @ w
-    return flops * repeats / (time.perf_counter() - start)
+        for left, right in products:
+            left @ right
+    _sync()
+    per_step = (time.perf_counter() - start) / repeats
+    return per_step * epochs * math.ceil(n / BATCH)
 
 
-def step_flops(batch):
-    """Forward plus backward of one hard-sharing minibatch: about 3x the forward products."""
-    return 3 * sum(2 * batch * a * b for a, b in zip((D, *HIDDEN), (*HIDDEN, T)))
+def run_size(name, n, width, n_stl, rounds, epochs=1):
+    data, stl_data = make_data(n), make_data(n_stl)
+    loops = {"idiomatic loop (DataLoader, head and loss per task)": (idiomatic_loop, data),
+             "best hand-written loop": (best_loop, data),
+             "bare loop on fit's model": (bare_loop, data),
+             "mt.fit, hard sharing": (fit_hard_sharing, data),
+             f"10 STL models, a loop of 10 ({n_stl} examples)": (looped_stl, stl_data),
+             f"10 STL models, one stacked model, mt.fit ({n_stl} examples)":
+                 (fit_stacked_stl, stl_data)}
+    times = measure({k: (run, d, width, epochs) for k, (run, d) in loops.items()}, rounds)
+    print(f"\n{name}: {n} examples, two hidden layers of {width}, {T} tasks, {epochs} "
+          f"epoch(s), {rounds} timed round(s) after a warm-up")
+    print(f"  {'loop':62s} {'median s':>9s} {'range s':>15s}")
+    for loop, seconds in times.items():
+        print(f"  {loop:62s} {statistics.median(seconds):9.3f} "
+              f"{min(seconds):7.3f}-{max(seconds):<7.3f}")
+    return times, matmul_floor(width, n, epochs)
 
 
-def profile_fit(data, batch_size, lr):
-    from torch.profiler import ProfilerActivity, profile
-
-    model = hard_sharing(D, HIDDEN, data.tasks)
-    with profile(activities=[ProfilerActivity.CPU]) as prof:
-        fit(model, data, epochs=1, batch_size=batch_size, lr=lr, progress=False)
-    return prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=8)
+def report(times, floor):
+    """The ratios of one size, as {label: (ratio, low, high)}, printed."""
+    names = list(times)
+    fit_t = times["mt.fit, hard sharing"]
+    out = {"fit vs idiomatic loop (speed-up)": ratio(times[names[0]], fit_t),
+           "fit vs best hand-written loop (speed-up)": ratio(times[names[1]], fit_t),
+           "stacked STL vs loop of 10 (speed-up)": ratio(times[names[4]], times[names[5]]),
+           "fit over bare loop (time ratio)": ratio(fit_t, times[names[2]])}
+    for label, r in out.items():
+        print(f"  {label:45s} {fmt_ratio(r)}")
+    share = floor / statistics.median(fit_t)
+    print(f"  the matrix products alone take {floor:.3f} s: fit runs at {share:.1%} of this "
+          "machine's matmul rate at these shapes")
+    out["matmul share"] = share
+    return out
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a small smoke run")
+    parser.add_argument("--quick", action="store_true", help="a small smoke run, no ratios")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
-    n, epochs, repeats = (512, 2, 1) if args.quick else (4096, 4, 5)
-    batch, lr = 32, 1e-3  # 32: fit's default and the book's
-    device = setup(seed=0, threads=args.threads, device="cpu", verbose=False)
-    data = make_data(n)
-    print(f"mtl_tutor benchmark: {T} tasks, {n} examples, {D} features, hidden {HIDDEN}, "
-          f"{epochs} epochs, batch {batch}, {args.threads} thread(s), {device.type}\n")
-
-    t_idiom, loss_idiom = timed(idiomatic_hard_sharing, data, epochs, batch, lr, repeats=repeats)
-    t_fit, loss_fit = timed(engine, hard_sharing, data, epochs, batch, lr, repeats=repeats)
-    t_loop, loss_loop = timed(looped_stl, data, epochs, batch, lr, repeats=repeats)
-    t_stack, loss_stack = timed(engine, single_task_nets, data, epochs, batch, lr,
-                                repeats=repeats)
-
-    rows = [("hard sharing, idiomatic DataLoader loop", t_idiom, loss_idiom),
-            ("hard sharing, mt.fit", t_fit, loss_fit),
-            ("10 STL models, a loop of separate models", t_loop, loss_loop),
-            ("10 STL models, one task-stacked model (mt.fit)", t_stack, loss_stack)]
-    print(f"{'run':50s} {'median s':>9s} {'range s':>13s} {'final train loss':>17s}")
-    for name, (median, low, high), loss in rows:
-        print(f"{name:50s} {median:9.3f} {low:6.3f}-{high:<6.3f} {loss:17.4f}")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        device = pick_device("cpu")  # MTL_TUTOR_DEVICE=cuda measures on a GPU
+    if caught:
+        print(f"{caught[0].message} (no GPU is present: measuring on the CPU)")
+    setup(seed=0, threads=args.threads, device=device.type, verbose=False)
+    name = (torch.cuda.get_device_name() if device.type == "cuda"
+            else f"CPU, {args.threads} thread(s)")
+    print(f"mtl_tutor benchmark on {name}: minibatches of {BATCH}, Adam, lr {LR}")
+    results = {}
+    for size in QUICK if args.quick else SIZES:
+        times, floor = run_size(*size)
+        if not args.quick:
+            results[size[0]] = {"examples": size[1], "width": size[2], "stl examples": size[3],
+                                "ratios": report(times, floor), "seconds": times,
+                                "matmul floor s": floor}
     if args.quick:
-        print("\nsmoke run: too small and too short for its ratios to mean anything; run "
-              "without --quick to measure them")
-        return
-
-    steps = epochs * -(-n // batch)
-    achieved = step_flops(batch) * steps / t_fit[0]
-    peak = matmul_rate(batch)
-    print(f"\nspeed-up of mt.fit over the idiomatic loop:        {ratio(t_idiom, t_fit)} "
-          "(target 3x)")
-    print(f"speed-up of the stacked STL over a loop of models: {ratio(t_loop, t_stack)} "
-          "(target 4x)")
-    print(f"throughput of mt.fit: {achieved / 1e9:.3f} GFLOP/s = {achieved / peak:.1%} of this "
-          f"machine's matmul rate at these sizes ({peak / 1e9:.2f} GFLOP/s)")
-    print("\nwhere one epoch of mt.fit spends its time (torch profiler, self CPU time):")
-    print(profile_fit(data, batch, lr))
+        print("\nsmoke run: one round at a toy size, too small and too short for ratios to "
+              "mean anything; run without --quick to measure them")
+    return results
 
 
 if __name__ == "__main__":

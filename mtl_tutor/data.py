@@ -8,6 +8,7 @@ from task name to a tensor with n rows. `MultiTaskData` is the three splits toge
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -115,19 +116,16 @@ class Split:
     per_task: bool | None = None
 
     def __post_init__(self):
-        if isinstance(self.x, torch.Tensor) and isinstance(self.y, Stacked):
-            pass  # a minibatch cut from a checked Split: nothing to convert
-        else:
-            self.x = _as_tensor(self.x, "inputs x")
-            if not self.x.is_floating_point():
-                self.x = self.x.float()  # integer or boolean features
-            if hasattr(self.y, "columns"):  # a pandas DataFrame: one task per column
-                self.y = {str(c): self.y[c] for c in self.y.columns}
-            if isinstance(self.y, dict):
-                self.y = {name: _as_tensor(y, f"targets of task {name!r}")
-                          for name, y in self.y.items()}
-            else:  # a target matrix (n, tasks): MultiTaskData names its columns
-                self.y = _as_tensor(self.y, "targets y")
+        self.x = _as_tensor(self.x, "inputs x")
+        if not self.x.is_floating_point():
+            self.x = self.x.float()  # integer or boolean features
+        if hasattr(self.y, "columns"):  # a pandas DataFrame: one task per column
+            self.y = {str(c): self.y[c] for c in self.y.columns}
+        if isinstance(self.y, dict):
+            self.y = {name: _as_tensor(y, f"targets of task {name!r}")
+                      for name, y in self.y.items()}
+        else:  # a target matrix (n, tasks): MultiTaskData names its columns
+            self.y = _as_tensor(self.y, "targets y")
         if self.per_task is None:
             self.per_task = self.x.dim() == 3
 
@@ -166,7 +164,7 @@ class Split:
                      self.per_task)
 
     def batches(self, batch_size: int):
-        """Shuffled minibatches of at most `batch_size` examples, as Splits.
+        """Shuffled minibatches of at most `batch_size` examples, as `Batch(x, y, n)`.
 
         In-memory indexing, no DataLoader. When all targets have one shape and dtype they
         are indexed as one stacked tensor: one operation per batch instead of one per task.
@@ -176,11 +174,17 @@ class Split:
         stackable = all(y.shape == ys[0].shape and y.dtype == ys[0].dtype for y in ys)
         rows = torch.stack(ys, dim=-1) if stackable else None  # (n, ..., tasks)
         for index in torch.randperm(self.n, device=self.x.device).split(batch_size):
-            if rows is not None:
-                y = Stacked(names, rows[index])
-            else:
-                y = {name: t[index] for name, t in self.y.items()}
-            yield Split(self._rows(index), y, self.per_task)
+            y = (Stacked(names, rows[index]) if rows is not None
+                 else {name: t[index] for name, t in self.y.items()})
+            yield Batch(self._rows(index), y, len(index))
+
+
+class Batch(NamedTuple):
+    """One minibatch: inputs x, targets y {task name: tensor}, and its size n."""
+
+    x: torch.Tensor
+    y: Mapping
+    n: int
 
 
 class MultiTaskData:

@@ -131,6 +131,8 @@ def fit(model: nn.Module, data, *, epochs: int = 100, lr: float = 1e-2, batch_si
 
     losses_of = losses_function(data.tasks)
     shapes_gradients = hasattr(weighting, "backward")  # it runs the backward pass itself
+    columns = [f"val_loss[{name}]" for name in data.names]
+    live = model.state_dict()  # tensors that share memory with the parameters and buffers
     rows, best_loss, best_state, best_epoch = [], float("inf"), None, 0
     bar = tqdm(range(1, epochs + 1), desc="fit", disable=not progress, leave=False)
     try:
@@ -157,18 +159,24 @@ def fit(model: nn.Module, data, *, epochs: int = 100, lr: float = 1e-2, batch_si
             with torch.no_grad():
                 val_losses = losses_of(model(val.x), val.y)
             sizes = torch.tensor(batch_sizes, dtype=val_losses.dtype, device=device)
-            train_losses = (sizes @ torch.stack(batch_losses) / train.n).tolist()  # the
-            val_list = val_losses.tolist()  # epoch's only reads from the device
+            both = torch.cat([sizes @ torch.stack(batch_losses) / train.n, val_losses])
+            both = both.tolist()  # the epoch's only read from the device
+            train_losses, val_list = both[:len(columns)], both[len(columns):]
             _check_diverged(epoch, data.names, train_losses, lr)
             if hasattr(weighting, "epoch_end"):  # weightings that follow the loss curves
                 weighting.epoch_end(train_losses)
-            row = {"epoch": epoch, "train_loss": sum(train_losses), "val_loss": sum(val_list)}
-            row.update({f"val_loss[{name}]": v for name, v in zip(data.names, val_list)})
+            row = {"epoch": epoch, "train_loss": sum(train_losses), "val_loss": sum(val_list),
+                   **dict(zip(columns, val_list))}
             rows.append(row)
-            bar.set_postfix(train=f"{row['train_loss']:.3g}", val=f"{row['val_loss']:.3g}")
+            if progress:
+                bar.set_postfix(train=f"{row['train_loss']:.3g}", val=f"{row['val_loss']:.3g}")
             if row["val_loss"] < best_loss:
                 best_loss, best_epoch = row["val_loss"], epoch
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                if best_state is None:
+                    best_state = {k: v.clone() for k, v in live.items()}
+                else:  # copy into the snapshot: no new tensors each time
+                    for k, v in live.items():
+                        best_state[k].copy_(v)
             elif patience is not None and epoch - best_epoch >= patience:
                 break
     except KeyboardInterrupt:
