@@ -169,14 +169,20 @@ class Split:
         In-memory indexing, no DataLoader. When all targets have one shape and dtype they
         are indexed as one stacked tensor: one operation per batch instead of one per task.
         """
-        names = list(self.y)
-        ys = list(self.y.values())
-        stackable = all(y.shape == ys[0].shape and y.dtype == ys[0].dtype for y in ys)
-        rows = torch.stack(ys, dim=-1) if stackable else None  # (n, ..., tasks)
+        y = self.stacked_y()
         for index in torch.randperm(self.n, device=self.x.device).split(batch_size):
-            y = (Stacked(names, rows[index]) if rows is not None
-                 else {name: t[index] for name, t in self.y.items()})
-            yield Batch(self._rows(index), y, len(index))
+            y_batch = (Stacked(y.names, y.stacked[index]) if isinstance(y, Stacked)
+                       else {name: t[index] for name, t in y.items()})
+            yield Batch(self._rows(index), y_batch, len(index))
+
+    def stacked_y(self):
+        """The targets as one `Stacked` tensor (n, ..., tasks) when they all have one shape
+        and dtype (then a loss or a minibatch is one operation, not one per task); else the
+        dict itself."""
+        ys = list(self.y.values())
+        if all(y.shape == ys[0].shape and y.dtype == ys[0].dtype for y in ys):
+            return Stacked(list(self.y), torch.stack(ys, dim=-1))
+        return self.y
 
 
 class Batch(NamedTuple):

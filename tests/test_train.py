@@ -169,3 +169,23 @@ def test_one_output_heads_match_the_task_stacked_layer(shared):
     reference = model.heads.stacked(h)  # (tasks, n, 1)
     for t, name in enumerate(data.names):
         torch.testing.assert_close(preds[name], reference[t, :, 0])
+
+
+def test_mode_switch_sets_every_module_and_respects_overridden_train():
+    from mtl_tutor.train import mode_switch
+
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Dropout(0.5),
+                                torch.nn.Sequential(torch.nn.BatchNorm1d(2)))
+    switch = mode_switch(model)
+    switch(False)
+    assert not any(m.training for m in model.modules())
+    switch(True)
+    assert all(m.training for m in model.modules())
+
+    class Frozen(torch.nn.Linear):  # keeps itself in eval mode, as some users' layers do
+        def train(self, mode=True):
+            return super().train(False)
+
+    model = torch.nn.Sequential(Frozen(2, 2), torch.nn.Dropout(0.5))
+    mode_switch(model)(True)
+    assert model.training and model[1].training and not model[0].training
