@@ -161,8 +161,8 @@ def fit(model: nn.Module, data, *, epochs: int = 100, lr: float = 1e-2, batch_si
             with torch.no_grad():
                 val_losses = losses_of(model(val.x), val_y)
             sizes = torch.tensor(batch_sizes, dtype=val_losses.dtype, device=device)
-            both = torch.cat([sizes @ torch.stack(batch_losses) / train.n, val_losses])
-            both = both.tolist()  # the epoch's only read from the device
+            train_vec = sizes @ torch.stack(batch_losses) / train.n
+            both = torch.cat([train_vec, val_losses]).tolist()  # the epoch's one device read
             train_losses, val_list = both[:len(columns)], both[len(columns):]
             _check_diverged(epoch, data.names, train_losses, lr)
             if hasattr(weighting, "epoch_end"):  # weightings that follow the loss curves

@@ -28,7 +28,7 @@ def markdown(record) -> str:
         + " |", "|---|" + "---|" * len(sizes)]
     for label in next(iter(sizes.values()))["ratios"]:
         cells = [(f"{b['ratios'][label]:.1%}" if label == "matmul share" else
-                  "{:.2f}x ({:.2f} to {:.2f})".format(*b["ratios"][label]))
+                  bench.fmt_ratio(b["ratios"][label]))
                  for b in sizes.values()]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     lines += ["", "| examples | width | tasks | idiomatic s | best s | fit s | bare s | "
