@@ -34,6 +34,7 @@ from .factorised import (
     factorise,
     layer_sharing_strength,
 )
+from .frames import from_frame
 from .generators import (
     make_environment_tasks,
     make_mixed_pair,
@@ -42,7 +43,14 @@ from .generators import (
     sample_tasks,
 )
 from .layers import TaskConv2d, TaskLinear
-from .linear import LinearProblem, choose_strength, dirty_model, go_mtl, proximal_gradient
+from .linear import (
+    ConvergenceWarning,
+    LinearProblem,
+    choose_strength,
+    dirty_model,
+    go_mtl,
+    proximal_gradient,
+)
 from .linear_penalties import (
     L1,
     Clustered,
@@ -118,9 +126,10 @@ __all__ = [
     "layer_sharing_strength", "factorise",
     "TaskConv2d",
     "assert_claim", "check_tasks", "choose_fork", "choose_strength", "Clustered",
+    "ConvergenceWarning",
     "count_parameters",
     "dirty_model", "draw_sharing_diagram", "equal_weights", "evaluate", "explorer", "fit",
-    "fold", "ForkedMLP", "get_device", "glue", "go_mtl", "GroupL1L2", "GroupL1Linf",
+    "fold", "ForkedMLP", "from_frame", "get_device", "glue", "go_mtl", "GroupL1L2", "GroupL1Linf",
     "hard_sharing", "hosvd", "KINDS", "L1", "LinearProblem", "load_checkpoint", "log_slider",
     "make_clustered_linear_tasks", "make_environment_tasks", "make_latent_basis_linear_tasks",
     "make_low_rank_linear_tasks", "make_related_tasks", "make_sparse_linear_tasks",

@@ -5,13 +5,11 @@ validation or test) for all tasks: the inputs are either shared by every task, o
 (n, features), or one set per task, of shape (tasks, n, features); the targets are a dict
 from task name to a tensor with n rows. `MultiTaskData` is the three splits together.
 """
-import warnings
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import NamedTuple
 
-import numpy as np
 import torch
+
+from .split import Batch, Split, Stacked, _check_finite  # noqa: F401 (re-exported)
 
 KINDS = ("regression", "binary", "multiclass")
 
@@ -46,157 +44,16 @@ class Task:
         return (n,)
 
 
-def _check_finite(t: torch.Tensor, what: str) -> None:
-    if t.is_floating_point() and not torch.isfinite(t).all():
-        bad = int((~torch.isfinite(t)).sum())
-        raise ValueError(f"{what} contains {bad} NaN or infinite value(s); "
-                         "remove or impute them before training.")
-
-
-_converted = []  # dtypes already noted by _as_tensor
-
-
-def _as_tensor(value, what: str) -> torch.Tensor:
-    """NumPy arrays, pandas objects and lists as tensors; other float types as float32 (the
-    dtype of PyTorch's layers), with one note. Integer and boolean values are kept."""
-    if not isinstance(value, torch.Tensor):
-        if hasattr(value, "to_numpy"):  # a pandas Series or DataFrame
-            value = value.to_numpy()
-        try:
-            value = torch.tensor(np.asarray(value))  # a copy: the array may be read-only
-        except (TypeError, ValueError, RuntimeError):
-            raise TypeError(f"{what} must be numbers (a tensor, a NumPy array or a pandas "
-                            f"object), got {type(value).__name__}; convert text or mixed "
-                            "columns to numbers first.") from None
-    if value.is_floating_point() and value.dtype != torch.float32:
-        if not _converted:  # one note per session, not one per split and task
-            _converted.append(value.dtype)
-            warnings.warn(f"mtl_tutor converts {value.dtype} data to torch.float32, the dtype "
-                          "of PyTorch's layers (noted once); convert with .float() or "
-                          ".astype('float32') to avoid the copy.", stacklevel=4)
-        value = value.float()
-    return value
-
-
-class Stacked(Mapping):
-    """A read-only mapping {task name: tensor} whose values are slices of one tensor, kept
-    as `.stacked`, with the tasks on its last axis: (n, tasks) like a target matrix, or
-    (tasks,) for one loss per task. Code that handles all tasks alike (a loss, a sum) does
-    it in one operation on `.stacked`; a task's slice is cut only when it is asked for, so
-    the training loop never pays for one small view per task and step."""
-
-    def __init__(self, names, stacked: torch.Tensor):
-        self.names, self.stacked = names, stacked
-
-    def __getitem__(self, name):
-        try:
-            return self.stacked[..., self.names.index(name)]
-        except ValueError:
-            raise KeyError(name) from None
-
-    def __iter__(self):
-        return iter(self.names)
-
-    def __len__(self):
-        return len(self.names)
-
-    def __repr__(self):
-        return f"Stacked({dict(self)!r})"
-
-
-@dataclass
-class Split:
-    """The examples of one split. `x` is (n, ...) shared by all tasks, or (tasks, n, ...)
-    with one set of inputs per task (`per_task`). If `per_task` is not given, 3-D inputs
-    (tasks, n, features) are per task and anything else is shared, e.g. images (n, C, H, W).
-    """
-
-    x: torch.Tensor
-    y: dict
-    per_task: bool | None = None
-
-    def __post_init__(self):
-        self.x = _as_tensor(self.x, "inputs x")
-        if not self.x.is_floating_point():
-            self.x = self.x.float()  # integer or boolean features
-        if hasattr(self.y, "columns"):  # a pandas DataFrame: one task per column
-            self.y = {str(c): self.y[c] for c in self.y.columns}
-        if isinstance(self.y, dict):
-            self.y = {name: _as_tensor(y, f"targets of task {name!r}")
-                      for name, y in self.y.items()}
-        else:  # a target matrix (n, tasks): MultiTaskData names its columns
-            self.y = _as_tensor(self.y, "targets y")
-        if self.per_task is None:
-            self.per_task = self.x.dim() == 3
-
-    @property
-    def n(self) -> int:
-        return self.x.shape[1] if self.per_task else self.x.shape[0]
-
-    @property
-    def shared_inputs(self) -> bool:
-        return not self.per_task
-
-    def _rows(self, index):
-        return self.x[:, index] if self.per_task else self.x[index]
-
-    def holdout(self, fraction: float, seed: int = 0) -> tuple:
-        """(the rest, a random `fraction` of the examples): e.g. a validation split made from
-        the training data, `train, val = train.holdout(0.2)`."""
-        if not 0 < fraction < 1:
-            raise ValueError(f"holdout: fraction must lie strictly between 0 and 1, got "
-                             f"{fraction}.")
-        order = torch.randperm(self.n, generator=torch.Generator().manual_seed(seed))
-        cut = max(1, round(fraction * self.n))
-        if cut >= self.n:
-            raise ValueError(f"holdout: {self.n} example(s) are too few to hold out "
-                             f"{fraction:.0%} and keep some for training.")
-
-        def part(index):
-            index = index.to(self.x.device)
-            return Split(self._rows(index), {k: y[index] for k, y in self.y.items()},
-                         self.per_task)
-
-        return part(order[cut:]), part(order[:cut])
-
-    def to(self, device) -> "Split":
-        return Split(self.x.to(device), {name: y.to(device) for name, y in self.y.items()},
-                     self.per_task)
-
-    def batches(self, batch_size: int):
-        """Shuffled minibatches of at most `batch_size` examples, as `Batch(x, y, n)`.
-
-        In-memory indexing, no DataLoader. When all targets have one shape and dtype they
-        are indexed as one stacked tensor: one operation per batch instead of one per task.
-        """
-        y = self.stacked_y()
-        for index in torch.randperm(self.n, device=self.x.device).split(batch_size):
-            y_batch = (Stacked(y.names, y.stacked[index]) if isinstance(y, Stacked)
-                       else {name: t[index] for name, t in y.items()})
-            yield Batch(self._rows(index), y_batch, len(index))
-
-    def stacked_y(self):
-        """The targets as one `Stacked` tensor (n, ..., tasks) when they all have one shape
-        and dtype (then a loss or a minibatch is one operation, not one per task); else the
-        dict itself."""
-        ys = list(self.y.values())
-        if all(y.shape == ys[0].shape and y.dtype == ys[0].dtype for y in ys):
-            return Stacked(list(self.y), torch.stack(ys, dim=-1))
-        return self.y
-
-
-class Batch(NamedTuple):
-    """One minibatch: inputs x, targets y {task name: tensor}, and its size n."""
-
-    x: torch.Tensor
-    y: Mapping
-    n: int
-
-
 class MultiTaskData:
     """Train, validation and test splits for a list of tasks, checked on construction."""
 
-    def __init__(self, tasks, train: Split, val: Split, test: Split, info: dict | None = None):
+    def __init__(self, tasks, train: Split, val: Split, test: Split, info: dict | None = None,
+                 missing_labels: bool = False):
+        """`missing_labels=True`: a NaN target means "this example has no label for this
+        task" (regression and binary tasks); the losses and errors skip it. Tasks with
+        different numbers of examples are one table of examples with NaN where a task has
+        no label (see `mt.from_frame`)."""
+        self.missing_labels = missing_labels
         if isinstance(tasks, (str, Task)):
             tasks = [tasks]
         for t in tasks:
@@ -209,11 +66,10 @@ class MultiTaskData:
         if len(set(names)) != len(names):
             raise ValueError(f"Task names must be unique, got {names}.")
         for split_name, split in (("train", train), ("val", val), ("test", test)):
-            if split is None:
-                raise ValueError(
-                    f"The {split_name} split is missing (None). fit needs a validation split "
-                    "(to stop early and keep the best weights) and evaluate a test split; "
-                    "hold part of the training data out: train, val = train.holdout(0.2).")
+            if split is None and split_name == "train":
+                raise ValueError("The train split is missing (None); give mt.Split(x, y).")
+            if split is None:  # no early stopping without val; no evaluate without test
+                continue
             if not isinstance(split, Split):
                 raise TypeError(f"The {split_name} split must be an mt.Split(x, y), got "
                                 f"{type(split).__name__}.")
@@ -221,7 +77,8 @@ class MultiTaskData:
         self.train, self.val, self.test = train, val, test
         self.info = info or {}
         for split_name in ("train", "val", "test"):
-            self._check(split_name, getattr(self, split_name))
+            if getattr(self, split_name) is not None:
+                self._check(split_name, getattr(self, split_name))
 
     @property
     def names(self) -> list:
@@ -236,6 +93,10 @@ class MultiTaskData:
     def split(self, name: str) -> Split:
         if name not in ("train", "val", "test"):
             raise ValueError(f"Unknown split {name!r}: use 'train', 'val' or 'test'.")
+        if getattr(self, name) is None:
+            raise ValueError(f"These data have no {name} split (it was None); evaluate "
+                             "another split, or hold one out of the training data with "
+                             "train.holdout(0.2).")
         return getattr(self, name)
 
     def subset(self, names) -> "MultiTaskData":
@@ -246,20 +107,24 @@ class MultiTaskData:
         index = [self.names.index(n) for n in names]
 
         def part(split):
+            if split is None:
+                return None
             x = split.x[index] if split.per_task else split.x
             return Split(x, {n: split.y[n] for n in names}, split.per_task)
 
         return MultiTaskData([self.tasks[i] for i in index], part(self.train), part(self.val),
-                             part(self.test), self.info)
+                             part(self.test), self.info, self.missing_labels)
 
     def to(self, device) -> "MultiTaskData":
-        return MultiTaskData(self.tasks, self.train.to(device), self.val.to(device),
-                             self.test.to(device), self.info)
+        return MultiTaskData(self.tasks, *(s if s is None else s.to(device)
+                                           for s in (self.train, self.val, self.test)),
+                             self.info, self.missing_labels)
 
     def __repr__(self) -> str:
         kind = "shared" if self.train.shared_inputs else "per-task"
         return (f"MultiTaskData({len(self.tasks)} tasks, {self.n_features} features, {kind} "
-                f"inputs, n = {self.train.n} / {self.val.n} / {self.test.n})")
+                "inputs, n = " + " / ".join("none" if s is None else str(s.n)
+                                            for s in (self.train, self.val, self.test)) + ")")
 
     def _name_targets(self, split_name: str, split: Split) -> None:
         """A target matrix (n, tasks) or, for one task, a vector becomes {task name: column};
@@ -322,6 +187,24 @@ class MultiTaskData:
             if not y.is_floating_point():
                 raise TypeError(f"{where}, task {task.name!r} ({task.kind}): targets must be "
                                 f"float, got {y.dtype}; use y.float().")
-            _check_finite(y, f"{where}, task {task.name!r}: targets")
+            if self.missing_labels:
+                y = self._check_labelled(where, task, y, split_name)
+            else:
+                _check_finite(y, f"{where}, task {task.name!r}: targets",
+                              "; if NaN marks an example without a label for this task, pass "
+                              "missing_labels=True")
             if task.kind == "binary" and not ((y == 0) | (y == 1)).all():
                 raise ValueError(f"{where}, task {task.name!r}: binary targets must be 0 or 1.")
+
+    @staticmethod
+    def _check_labelled(where, task, y, split_name):
+        """With missing labels: no infinities, and some labels for every task in training.
+        Returns the labelled targets."""
+        if torch.isinf(y).any():
+            raise ValueError(f"{where}, task {task.name!r}: targets contain infinite values; "
+                             "remove them (NaN marks a missing label).")
+        known = y[~torch.isnan(y)]
+        if split_name == "train" and len(known) == 0:
+            raise ValueError(f"{where}, task {task.name!r} has no labelled example: every "
+                             "task needs at least one for training; drop the task.")
+        return known

@@ -10,6 +10,7 @@ proximal operator (for a smooth penalty, its gradient joins the gradient step in
 The penalties live in `linear_penalties`.
 All computations are in float64, which these small problems can afford.
 """
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -20,7 +21,8 @@ from .linear_penalties import L1, GroupL1Linf, soft_threshold
 @dataclass
 class LinearProblem:
     """Inputs X, (n, d) shared by all tasks or (T, n, d) one set per task, and targets
-    Y (n, T). `loss`, `grad` and `lipschitz` describe the squared loss above."""
+    Y (n, T). `loss`, `grad` and `lipschitz` describe the squared loss above. A NaN in Y
+    is a missing label: task t's loss is then over its n_t labelled examples."""
 
     X: torch.Tensor
     Y: torch.Tensor
@@ -34,8 +36,13 @@ class LinearProblem:
         if self.X.dim() == 3 and self.X.shape[0] != self.Y.shape[1]:
             raise ValueError(f"Per-task X has {self.X.shape[0]} tasks but Y has "
                              f"{self.Y.shape[1]} columns.")
-        if not (torch.isfinite(self.X).all() and torch.isfinite(self.Y).all()):
-            raise ValueError("X or Y contains NaN or infinite values; remove or impute them.")
+        if not torch.isfinite(self.X).all() or torch.isinf(self.Y).any():
+            raise ValueError("X contains NaN or infinite values, or Y infinite ones; remove or "
+                             "impute them (a NaN in Y marks a missing label).")
+        self.labelled = ~torch.isnan(self.Y)
+        if not self.labelled.any(dim=0).all():
+            raise ValueError("Some task has no labelled example (a column of Y is all NaN); "
+                             "drop it.")
 
     @classmethod
     def from_split(cls, split):
@@ -47,6 +54,11 @@ class LinearProblem:
         """(d, T): the shape of the task matrix A."""
         return self.X.shape[-1], self.Y.shape[1]
 
+    def mse(self, A) -> torch.Tensor:
+        """Each task's mean squared error over its labelled examples, (T,)."""
+        err = torch.where(self.labelled, self.predict(A) - self.Y, 0.0).pow(2)
+        return err.sum(dim=0) / self.labelled.sum(dim=0)
+
     def predict(self, A):
         if self.X.dim() == 2:
             return self.X @ A
@@ -56,11 +68,18 @@ class LinearProblem:
         """G_t = X_t^T X_t / n (tasks, d, d) and c_t = X_t^T y_t / n (d, tasks), cached:
         with them the loss and its gradient cost one small product per step."""
         if not hasattr(self, "_cache"):
-            n = self.Y.shape[0]
             X = self.X if self.X.dim() == 3 else self.X.expand(self.Y.shape[1], *self.X.shape)
-            G = torch.einsum("tnd,tne->tde", X, X) / n
-            c = torch.einsum("tnd,nt->dt", X, self.Y) / n
-            self._cache = (G, c, 0.5 * self.Y.pow(2).sum().item() / n)
+            if self.labelled.all():
+                n = self.Y.shape[0]
+                G = torch.einsum("tnd,tne->tde", X, X) / n
+                c = torch.einsum("tnd,nt->dt", X, self.Y) / n
+                self._cache = (G, c, 0.5 * self.Y.pow(2).sum().item() / n)
+            else:  # each task over its own labelled rows
+                m = self.labelled.double()
+                n_t, Y = m.sum(dim=0), torch.nan_to_num(self.Y)
+                G = torch.einsum("tnd,nt,tne->tde", X, m, X) / n_t[:, None, None]
+                c = torch.einsum("tnd,nt->dt", X, Y) / n_t
+                self._cache = (G, c, 0.5 * (Y.pow(2).sum(dim=0) / n_t).sum().item())
         return self._cache
 
     def loss(self, A) -> float:
@@ -74,6 +93,8 @@ class LinearProblem:
 
     def lipschitz(self) -> float:
         """The largest curvature of the loss: a safe step size is its inverse."""
+        if not self.labelled.all():
+            return torch.linalg.matrix_norm(self._grams()[0], ord=2).max().item()
         X = self.X if self.X.dim() == 3 else self.X[None]
         return max(torch.linalg.matrix_norm(x, ord=2).item() ** 2 for x in X) / self.Y.shape[0]
 
@@ -82,11 +103,17 @@ def objective(problem, A, penalties) -> float:
     return problem.loss(A) + sum(p.value(A) for p in penalties)
 
 
-def minimise(value, grad, prox, x0, step, iters, tol):
+class ConvergenceWarning(UserWarning):
+    """A solver stopped at its iteration limit before its tolerance was met."""
+
+
+def minimise(value, grad, prox, x0, step, iters, tol, name="minimise"):
     """Monotone FISTA (Beck & Teboulle): proximal gradient steps taken from an extrapolated
     point, keeping a step only if it lowers the objective, so the objective never rises.
 
     value(x), grad(x) (of the smooth part) and prox(v, step) act on a tuple of tensors.
+    Stops when an iteration lowers the objective by at most `tol` (relative); warns
+    (`ConvergenceWarning`) if `iters` iterations end first.
     Returns (x, objective after every iteration).
     """
     x, y, t = x0, x0, 1.0
@@ -103,6 +130,12 @@ def minimise(value, grad, prox, x0, step, iters, tol):
         t = t_next
         if history[-2] - history[-1] <= tol * max(1.0, abs(history[-1])) and fz <= history[-2]:
             break
+    else:
+        if iters > 0:
+            warnings.warn(f"{name} stopped at its limit of {iters} iterations before the "
+                          f"objective's relative change fell to tol={tol:g}; the result may be "
+                          "short of the optimum. Raise iters, or loosen tol.",
+                          ConvergenceWarning, stacklevel=3)
     return x, history
 
 
@@ -123,7 +156,7 @@ def proximal_gradient(problem: LinearProblem, penalty, iters: int = 500, A0=None
         return v if smooth else (penalty.prox(v[0], step),)
 
     (A,), history = minimise(lambda x: objective(problem, x[0], [penalty]), grad, prox, (A,),
-                             1.0 / lipschitz, iters, tol)
+                             1.0 / lipschitz, iters, tol, "proximal_gradient")
     return A, history
 
 
@@ -148,7 +181,7 @@ def dirty_model(problem: LinearProblem, lam_block: float, lam_sparse: float,
 
     # the loss of B + S has twice the curvature of the loss of A
     (B, S), history = minimise(value, grad, prox, x0, 1.0 / (2 * problem.lipschitz()), iters,
-                               tol)
+                               tol, "dirty_model")
     return B, S, history
 
 

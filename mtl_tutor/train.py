@@ -35,32 +35,59 @@ def task_error(task, pred, y):
     return (pred.argmax(dim=-1) != y).float().mean()
 
 
-def task_losses(tasks, preds: dict, targets: dict) -> torch.Tensor:
+def task_losses(tasks, preds: dict, targets: dict, missing_labels: bool = False) -> torch.Tensor:
     """The tasks' losses as one vector, in task order."""
-    return losses_function(tasks)(preds, targets)
+    return losses_function(tasks, missing_labels)(preds, targets)
 
 
-def losses_function(tasks):
+def losses_function(tasks, missing_labels: bool = False):
     """The function (preds, targets) -> the tasks' losses as one vector, chosen once.
 
     Tasks of one kind with one output each (the common, homogeneous case) are computed in
     one call on the stacked predictions (n, tasks), much faster than one call per task;
-    other tasks one by one with `task_loss`.
+    other tasks one by one with `task_loss`. With `missing_labels`, a NaN target is
+    skipped: each task's loss is the mean over its labelled examples (0 when it has none).
     """
     tasks = list(tasks)
     kinds = {t.kind for t in tasks}
     if len(kinds) > 1 or any(t.outputs != 1 for t in tasks):
+        one = labelled_only(task_loss) if missing_labels else task_loss
         return lambda preds, targets: torch.stack(
-            [task_loss(t, preds[t.name], targets[t.name]) for t in tasks])
+            [one(t, preds[t.name], targets[t.name]) for t in tasks])
 
     def stacked(d):  # (n, tasks)
         return d.stacked if isinstance(d, Stacked) else torch.stack(
             [d[t.name] for t in tasks], dim=-1)
 
-    if kinds == {"regression"}:
-        return lambda preds, targets: (stacked(preds) - stacked(targets)).pow(2).mean(dim=0)
-    return lambda preds, targets: F.binary_cross_entropy_with_logits(
-        stacked(preds), stacked(targets), reduction="none").mean(dim=0)
+    def elementwise(pred, y):
+        if kinds == {"regression"}:
+            return (pred - y).pow(2)
+        return F.binary_cross_entropy_with_logits(pred, y, reduction="none")
+
+    if not missing_labels:
+        return lambda preds, targets: elementwise(stacked(preds), stacked(targets)).mean(dim=0)
+
+    def masked(preds, targets):
+        y = stacked(targets)
+        known = ~torch.isnan(y)
+        per_example = elementwise(stacked(preds), torch.where(known, y, 0.0)) * known
+        return per_example.sum(dim=0) / known.sum(dim=0).clamp(min=1)
+    return masked
+
+
+def labelled_only(measure, when_empty=None):
+    """`measure(task, pred, y)` on the examples whose target is not NaN; with none, 0 (in
+    training: nothing to learn from this batch) or `when_empty`."""
+    def measure_labelled(task, pred, y):
+        if not y.is_floating_point():
+            return measure(task, pred, y)
+        known = ~torch.isnan(y)
+        if known.dim() > 1:  # several outputs: an example is labelled if all of them are
+            known = known.all(dim=-1)
+        if not known.any():
+            return pred.sum() * 0.0 if when_empty is None else torch.tensor(when_empty)
+        return measure(task, pred[known], y[known])
+    return measure_labelled
 
 
 def equal_weights(losses: dict) -> torch.Tensor:
@@ -98,6 +125,7 @@ def fit(model: nn.Module, data, *, epochs: int = 100, lr: float = 1e-2, batch_si
       soft-sharing term from `sharing_penalty`).
     - patience: stop when the validation loss has not improved for this many epochs.
     - restore_best: end with the weights of the epoch with the lowest validation loss.
+      Data without a val split (`data.val is None`) train for all epochs and keep the last.
 
     The history has columns epoch, train_loss, val_loss and val_loss[<task>] for each task
     (losses are summed over tasks, without weights or penalty).
@@ -116,7 +144,12 @@ def fit(model: nn.Module, data, *, epochs: int = 100, lr: float = 1e-2, batch_si
                          f"{batch_size}.")
     device = device or get_device()
     model.to(device)
-    train, val = data.train.to(device), data.val.to(device)
+    train = data.train.to(device)
+    val = None if data.val is None else data.val.to(device)
+    if val is None and patience is not None:
+        raise ValueError("patience stops training when the validation loss stops improving, "
+                         "but the data have no val split; drop patience, or make one with "
+                         "mt.from_frame(..., val=0.2) or train.holdout(0.2).")
     # a model may ask for parameter groups, e.g. cross-stitch units with their own rate
     groups = (model.optimizer_groups(lr) if hasattr(model, "optimizer_groups")
               else [{"params": list(model.parameters())}])
@@ -129,8 +162,8 @@ def fit(model: nn.Module, data, *, epochs: int = 100, lr: float = 1e-2, batch_si
     fused = device.type in ("cpu", "cuda")
     optimizer = torch.optim.Adam(groups, lr=lr, weight_decay=weight_decay, fused=fused)
 
-    losses_of = losses_function(data.tasks)
-    val_y = val.stacked_y()
+    losses_of = losses_function(data.tasks, getattr(data, "missing_labels", False))
+    val_y = None if val is None else val.stacked_y()
     set_mode = mode_switch(model)
     shapes_gradients = hasattr(weighting, "backward")  # it runs the backward pass itself
     columns = [f"val_loss[{name}]" for name in data.names]
@@ -157,21 +190,26 @@ def fit(model: nn.Module, data, *, epochs: int = 100, lr: float = 1e-2, batch_si
                 batch_losses.append(losses.detach())
                 batch_sizes.append(batch.n)
 
-            set_mode(False)
-            with torch.no_grad():
-                val_losses = losses_of(model(val.x), val_y)
-            sizes = torch.tensor(batch_sizes, dtype=val_losses.dtype, device=device)
+            sizes = torch.tensor(batch_sizes, dtype=batch_losses[0].dtype, device=device)
             train_vec = sizes @ torch.stack(batch_losses) / train.n
-            both = torch.cat([train_vec, val_losses]).tolist()  # the epoch's one device read
-            train_losses, val_list = both[:len(columns)], both[len(columns):]
+            set_mode(False)
+            if val is not None:
+                with torch.no_grad():
+                    train_vec = torch.cat([train_vec, losses_of(model(val.x), val_y)])
+            both = train_vec.tolist()  # the epoch's one read from the device
+            train_losses, val_list = both[:len(data.names)], both[len(data.names):]
             _check_diverged(epoch, data.names, train_losses, lr)
             if hasattr(weighting, "epoch_end"):  # weightings that follow the loss curves
                 weighting.epoch_end(train_losses)
-            row = {"epoch": epoch, "train_loss": sum(train_losses), "val_loss": sum(val_list),
-                   **dict(zip(columns, val_list))}
+            row = {"epoch": epoch, "train_loss": sum(train_losses)}
+            if val is not None:
+                row.update({"val_loss": sum(val_list), **dict(zip(columns, val_list))})
             rows.append(row)
             if progress:
-                bar.set_postfix(train=f"{row['train_loss']:.3g}", val=f"{row['val_loss']:.3g}")
+                bar.set_postfix(train=f"{row['train_loss']:.3g}",
+                                val=f"{row.get('val_loss', math.nan):.3g}")
+            if val is None:  # no validation: train every epoch, keep the last weights
+                continue
             if row["val_loss"] < best_loss:
                 best_loss, best_epoch = row["val_loss"], epoch
                 if best_state is None:
@@ -181,6 +219,12 @@ def fit(model: nn.Module, data, *, epochs: int = 100, lr: float = 1e-2, batch_si
                         best_state[k].copy_(v)
             elif patience is not None and epoch - best_epoch >= patience:
                 break
+    except KeyError as missing:
+        if missing.args and missing.args[0] in data.names:
+            raise ValueError(f"The model's output has no prediction for task "
+                             f"{missing.args[0]!r}: its forward must return {{task name: "
+                             f"prediction}} for every task in model.tasks.") from None
+        raise
     except KeyboardInterrupt:
         warnings.warn(f"Training interrupted after {len(rows)} epoch(s); returning the model "
                       "with the best validation loss so far and its history.", stacklevel=2)
@@ -221,16 +265,26 @@ def evaluate(model: nn.Module, data, split: str = "test", device=None) -> pd.Dat
     """Per-task loss and error on one split, as a table indexed by task name.
 
     error is the misclassification rate for binary and multiclass tasks and the mean
-    squared error for regression tasks.
+    squared error for regression tasks, in the targets' original units when the data were
+    standardised (`data.info["target_scale"]`, set by `mt.from_frame`). With missing labels
+    the table has a column n (labelled examples per task; NaN where a task has none).
     """
     check_tasks(model, data)
     device = device or get_device()
     model.to(device).eval()
     part = data.split(split).to(device)
     preds = model(part.x)
+    missing = getattr(data, "missing_labels", False)
+    loss, error = ((labelled_only(task_loss, math.nan), labelled_only(task_error, math.nan))
+                   if missing else (task_loss, task_error))
+    scales = data.info.get("target_scale", {})
     rows = []
     for t in data.tasks:
         p, y = preds[t.name], part.y[t.name]
-        rows.append({"task": t.name, "kind": t.kind, "loss": task_loss(t, p, y).item(),
-                     "error": task_error(t, p, y).item()})
+        unit = scales[t.name][1] ** 2 if t.name in scales and t.kind == "regression" else 1.0
+        row = {"task": t.name, "kind": t.kind, "loss": loss(t, p, y).item(),
+               "error": error(t, p, y).item() * unit}
+        if missing:
+            row["n"] = int((~torch.isnan(y)).sum()) if y.is_floating_point() else len(y)
+        rows.append(row)
     return pd.DataFrame(rows).set_index("task")

@@ -1,6 +1,7 @@
 """Bad input anywhere in the public API gives an error that says what is wrong and what to
 do, raised before any deep traceback. One row per mistake a student is likely to make."""
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -33,6 +34,27 @@ def good_data():
 def good_model(data=None, **kw):
     data = data or good_data()
     return mt.hard_sharing(data.n_features, (4,), data.tasks, **kw)
+
+
+def no_val_data():
+    data = good_data()
+    return MultiTaskData(data.tasks, data.train, None, data.test)
+
+
+def frame():
+    return pd.DataFrame({"x": [0.1, 0.2, 0.3, 0.4], "y": [1.0, 2.0, 3.0, 4.0],
+                         "g": [0, 0, 1, 1], "label": ["yes", "no", "yes", "no"]})
+
+
+class OneTaskOut(torch.nn.Module):
+    """A model that declares two tasks but predicts only the first."""
+
+    def __init__(self, data):
+        super().__init__()
+        self.tasks, self.layer = data.tasks, torch.nn.Linear(data.n_features, 1)
+
+    def forward(self, x):
+        return {self.tasks[0].name: self.layer(x).squeeze(-1)}
 
 
 class NoTasks(torch.nn.Module):
@@ -80,8 +102,47 @@ CASES = {
                     "must be numbers.*convert text or mixed columns"),
     "tasks given as numbers": (lambda: data_with(tasks=[0, 1]), TypeError,
                                "tasks must be Task objects or task names"),
-    "no validation split": (lambda: data_with(val=None), ValueError,
-                            r"val split is missing.*train.holdout\(0.2\)"),
+    "no training split": (lambda: data_with(train=None), ValueError,
+                          r"train split is missing.*mt.Split\(x, y\)"),
+    "patience without a validation split": (
+        lambda: mt.fit(good_model(), no_val_data(), patience=3, progress=False), ValueError,
+        r"patience.*no val split.*holdout\(0.2\)"),
+    "evaluating a split that is not there": (
+        lambda: mt.evaluate(good_model(), no_val_data(), split="val"), ValueError,
+        "no val split"),
+    "NaN targets without missing_labels": (
+        lambda: data_with(train=split(y={"a": torch.tensor([1.0, float("nan"), 0.0, 2.0])})),
+        ValueError, "pass missing_labels=True"),
+    "a task with no labelled example": (
+        lambda: MultiTaskData([Task("a"), Task("b")],
+                              Split(torch.randn(3, 5), {"a": torch.randn(3),
+                                                        "b": torch.full((3,), float("nan"))}),
+                              None, None, missing_labels=True),
+        ValueError, "task 'b' has no labelled example.*drop the task"),
+    "inf as a missing label": (
+        lambda: MultiTaskData([Task("a")], split(y={"a": torch.tensor([1.0, np.inf, 0.0, 2.0])}),
+                              None, None, missing_labels=True),
+        ValueError, r"infinite values.*NaN marks a missing label"),
+    "model output without a task": (
+        lambda: mt.fit(OneTaskOut(good_data()), good_data(), epochs=1, progress=False),
+        ValueError, "no prediction for task 'task1'.*every task in model.tasks"),
+    "from_frame on an array": (lambda: mt.from_frame(np.zeros((4, 2)), ["a"]), TypeError,
+                               "needs a pandas DataFrame.*mt.Split"),
+    "from_frame with an unknown column": (lambda: mt.from_frame(frame(), ["y", "z"]), ValueError,
+                                          r"Unknown column\(s\) \['z'\]"),
+    "from_frame with a task column but a list of targets": (
+        lambda: mt.from_frame(frame(), ["y"], task="g"), ValueError,
+        "either one target column and the task column"),
+    "from_frame with a text target": (lambda: mt.from_frame(frame(), "label", task="g"),
+                                      TypeError, "'label' holds .* not numbers.*0/1"),
+    "from_frame holding out everything": (lambda: mt.from_frame(frame(), ["y"], val=0.5,
+                                                                test=0.5),
+                                          ValueError, "must leave some for training"),
+    "from_frame with class labels": (lambda: mt.from_frame(frame(), ["y"], kind="multiclass"),
+                                     ValueError, "regression or binary tasks.*'multiclass'"),
+    "linear problem with an unlabelled task": (
+        lambda: mt.LinearProblem(torch.randn(4, 2), torch.tensor([[1.0, np.nan]] * 4)),
+        ValueError, r"no labelled example \(a column of Y is all NaN\)"),
     "a split that is not a Split": (lambda: data_with(test=(torch.randn(4, 5), torch.randn(4))),
                                     TypeError, r"must be an mt.Split\(x, y\), got tuple"),
     "target matrix with a column too many": (
@@ -152,8 +213,8 @@ def test_bad_input_gives_a_clear_error(name):
         call()
 
 
-def test_at_least_twenty_kinds_of_mistake_are_covered():
-    assert len(CASES) >= 20
+def test_at_least_thirty_kinds_of_mistake_are_covered():
+    assert len(CASES) >= 30
 
 
 def test_missing_checkpoint(tmp_path):

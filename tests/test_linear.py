@@ -134,6 +134,33 @@ def test_linear_problem_rejects_bad_input():
     with pytest.raises(ValueError, match="same n as X"):
         mt.LinearProblem(torch.randn(10, 3), torch.randn(9, 2))
     y = torch.randn(10, 2)
-    y[0, 0] = float("nan")
-    with pytest.raises(ValueError, match="NaN"):
+    y[0, 0] = float("inf")
+    with pytest.raises(ValueError, match="infinite"):
         mt.LinearProblem(torch.randn(10, 3), y)
+    x = torch.randn(10, 3)
+    x[0, 0] = float("nan")
+    with pytest.raises(ValueError, match="X contains NaN"):
+        mt.LinearProblem(x, torch.randn(10, 2))
+
+
+def test_solvers_warn_when_they_stop_at_the_iteration_limit():
+    data = mt.make_sparse_linear_tasks(n_tasks=4, n_features=20, n_relevant=4, seed=0)
+    problem = mt.LinearProblem.from_split(data.train)
+    with pytest.warns(mt.ConvergenceWarning, match="proximal_gradient stopped at its limit of 5"):
+        mt.proximal_gradient(problem, mt.L1(0.05), iters=5)
+    with pytest.warns(mt.ConvergenceWarning, match="dirty_model stopped at its limit of 5"):
+        mt.dirty_model(problem, 0.1, 0.05, iters=5)
+
+
+def test_defaults_reach_their_tolerance_on_the_books_problems():
+    """choose_strength's path (the book's linear chapter) ends by its tolerance, silently."""
+    import warnings
+    data = mt.make_sparse_linear_tasks(n_tasks=4, n_features=20, n_relevant=4, seed=0)
+    train = mt.LinearProblem.from_split(data.train)
+    val = mt.LinearProblem.from_split(data.val)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", mt.ConvergenceWarning)
+        for penalty in (mt.L1, mt.GroupL1L2, mt.TraceNorm, mt.Ridge):
+            mt.choose_strength(train, val, penalty, [1.0, 0.3, 0.1, 0.03, 0.01])
+        _, history = mt.proximal_gradient(train, mt.GroupL1L2(0.1))
+    assert len(history) < 501
