@@ -91,7 +91,7 @@ def test_numpy_pandas_and_float64_data_are_converted_once():
         targets = pd.DataFrame({"price": x @ [1.0, -1.0, 0.5], "sold": (x[:, 0] > 0).astype(int)})
         return mt.Split(x, targets)
 
-    from mtl_tutor import data as data_module
+    from mtl_tutor import split as data_module
 
     data_module._converted.clear()  # as in a fresh session
     with warnings.catch_warnings(record=True) as caught:
