@@ -34,8 +34,9 @@ def from_frame(frame: pd.DataFrame, targets, features=None, *, task=None,
     - kind: "regression" or "binary" (0/1 targets), for every task.
     - val, test: the fractions of the examples held out (None or 0: no such split; without
       a val split, `fit` trains every epoch and keeps the last weights).
-    - standardise: scale inputs, and regression targets per task, to mean 0 and standard
-      deviation 1 on the training split. `data.info` keeps the scales
+    - standardise: scale inputs, and regression targets, to mean 0 and standard deviation 1
+      on the training split (targets per task in the wide layout, with one common scale in
+      the long layout, where a task's level is part of what it learns). `data.info` keeps the scales
       (`"target_scale"`: {task: (mean, sd)}), and `evaluate` reports errors in the
       targets' original units.
     """
@@ -76,7 +77,7 @@ def from_frame(frame: pd.DataFrame, targets, features=None, *, task=None,
     part = _assign_splits(groups, val or 0.0, test or 0.0, seed)
     info = {"features": list(x.columns)}
     if standardise:
-        x, y, info = _standardise(x, y, part == "train", kind, info)
+        x, y, info = _standardise(x, y, part == "train", kind, info, pooled=long)
 
     def split(which):
         rows = part == which
@@ -114,13 +115,21 @@ def _assign_splits(groups, val, test, seed):
     return part
 
 
-def _standardise(x, y, train, kind, info):
-    """Inputs, and regression targets per task, to mean 0 and sd 1 on the training rows."""
+def _standardise(x, y, train, kind, info, pooled):
+    """Inputs, and regression targets, to mean 0 and sd 1 on the training rows. Targets
+    are scaled per task (wide layout: different quantities) or with one scale for all
+    (`pooled`, long layout: one quantity measured in different groups, whose differences
+    in level are part of what the tasks are)."""
     mean, sd = x[train].mean(), x[train].std().replace(0.0, 1.0).fillna(1.0)
     x = (x - mean) / sd
     info = {**info, "feature_scale": (mean, sd)}
     if kind == "regression":
-        t_mean, t_sd = y[train].mean(), y[train].std().replace(0.0, 1.0).fillna(1.0)
+        if pooled:
+            values = y[train].stack()  # every labelled training target
+            t_mean = pd.Series(values.mean(), index=y.columns)
+            t_sd = pd.Series(values.std() or 1.0, index=y.columns)
+        else:
+            t_mean, t_sd = y[train].mean(), y[train].std().replace(0.0, 1.0).fillna(1.0)
         y = (y - t_mean) / t_sd
         info["target_scale"] = {n: (float(t_mean[n]), float(t_sd[n])) for n in y.columns}
     return x, y, info

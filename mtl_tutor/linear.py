@@ -39,10 +39,7 @@ class LinearProblem:
         if not torch.isfinite(self.X).all() or torch.isinf(self.Y).any():
             raise ValueError("X contains NaN or infinite values, or Y infinite ones; remove or "
                              "impute them (a NaN in Y marks a missing label).")
-        self.labelled = ~torch.isnan(self.Y)
-        if not self.labelled.any(dim=0).all():
-            raise ValueError("Some task has no labelled example (a column of Y is all NaN); "
-                             "drop it.")
+        self.labelled = ~torch.isnan(self.Y)  # a task without labels adds no loss
 
     @classmethod
     def from_split(cls, split):
@@ -55,7 +52,7 @@ class LinearProblem:
         return self.X.shape[-1], self.Y.shape[1]
 
     def mse(self, A) -> torch.Tensor:
-        """Each task's mean squared error over its labelled examples, (T,)."""
+        """Each task's mean squared error over its labelled examples, (T,) (NaN: none)."""
         err = torch.where(self.labelled, self.predict(A) - self.Y, 0.0).pow(2)
         return err.sum(dim=0) / self.labelled.sum(dim=0)
 
@@ -76,7 +73,7 @@ class LinearProblem:
                 self._cache = (G, c, 0.5 * self.Y.pow(2).sum().item() / n)
             else:  # each task over its own labelled rows
                 m = self.labelled.double()
-                n_t, Y = m.sum(dim=0), torch.nan_to_num(self.Y)
+                n_t, Y = m.sum(dim=0).clamp(min=1), torch.nan_to_num(self.Y)
                 G = torch.einsum("tnd,nt,tne->tde", X, m, X) / n_t[:, None, None]
                 c = torch.einsum("tnd,nt->dt", X, Y) / n_t
                 self._cache = (G, c, 0.5 * (Y.pow(2).sum(dim=0) / n_t).sum().item())

@@ -140,9 +140,6 @@ CASES = {
                                           ValueError, "must leave some for training"),
     "from_frame with class labels": (lambda: mt.from_frame(frame(), ["y"], kind="multiclass"),
                                      ValueError, "regression or binary tasks.*'multiclass'"),
-    "linear problem with an unlabelled task": (
-        lambda: mt.LinearProblem(torch.randn(4, 2), torch.tensor([[1.0, np.nan]] * 4)),
-        ValueError, r"no labelled example \(a column of Y is all NaN\)"),
     "a split that is not a Split": (lambda: data_with(test=(torch.randn(4, 5), torch.randn(4))),
                                     TypeError, r"must be an mt.Split\(x, y\), got tuple"),
     "target matrix with a column too many": (
