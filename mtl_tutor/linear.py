@@ -15,7 +15,16 @@ from dataclasses import dataclass
 
 import torch
 
-from .linear_penalties import L1, GroupL1Linf, soft_threshold
+from .linear_penalties import (  # noqa: F401 (the penalties are part of mt.linear's face)
+    L1,
+    Clustered,
+    GroupL1L2,
+    GroupL1Linf,
+    MeanRegularised,
+    Ridge,
+    TraceNorm,
+    soft_threshold,
+)
 
 
 @dataclass

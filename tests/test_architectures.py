@@ -6,7 +6,7 @@ import mtl_tutor as mt
 
 @pytest.fixture
 def data():
-    return mt.make_related_tasks(n_tasks=3, n_train=40, n_val=20, relatedness=0.8,
+    return mt.problems.make_related_tasks(n_tasks=3, n_train=40, n_val=20, relatedness=0.8,
                                  shared_inputs=True, seed=0)
 
 
@@ -93,7 +93,7 @@ def test_sluice_with_identity_mixing_and_last_layer_equals_independent_networks(
 
 
 def test_sluice_orthogonality_penalty_by_hand():
-    data = mt.make_related_tasks(n_tasks=2, n_features=3, shared_inputs=True)
+    data = mt.problems.make_related_tasks(n_tasks=2, n_features=3, shared_inputs=True)
     sluice = mt.SluiceMLP(3, 4, 1, data.tasks)
     x = data.test.x[:10]
     sluice(x)
@@ -147,7 +147,7 @@ def test_group_tasks_merges_the_most_affine_tasks():
 
 
 def test_task_affinity_and_a_branched_model():
-    data = mt.make_task_family(cluster_sizes=(2, 2), n_unrelated=0, seed=0)
+    data = mt.problems.make_task_family(cluster_sizes=(2, 2), n_unrelated=0, seed=0)
     model = mt.hard_sharing(data.n_features, (16, 8), data.tasks)
     mt.fit(model, data, epochs=20, progress=False)
     affinity = mt.task_affinity(model, data)

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import mtl_tutor as mt
-from mtl_tutor import auxiliary as aux
+from mtl_tutor.problems import auxiliary as aux
 
 
 def test_gradient_reversal_is_identity_forward_and_negated_scaled_backward():

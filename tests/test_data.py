@@ -7,7 +7,7 @@ import mtl_tutor as mt
 @pytest.mark.parametrize("kind,outputs", [("regression", 1), ("binary", 1), ("multiclass", 3)])
 @pytest.mark.parametrize("shared", [False, True])
 def test_generator_shapes(kind, outputs, shared):
-    data = mt.make_related_tasks(n_tasks=3, n_train=7, n_val=5, n_test=11, n_features=4,
+    data = mt.problems.make_related_tasks(n_tasks=3, n_train=7, n_val=5, n_test=11, n_features=4,
                                  kind=kind, n_classes=3, shared_inputs=shared, seed=1)
     assert data.names == ["task0", "task1", "task2"]
     assert all(t.kind == kind and t.outputs == outputs for t in data.tasks)
@@ -22,21 +22,22 @@ def test_generator_shapes(kind, outputs, shared):
 
 
 def test_generator_is_seeded():
-    a = mt.make_related_tasks(seed=5)
-    b = mt.make_related_tasks(seed=5)
-    c = mt.make_related_tasks(seed=6)
+    a = mt.problems.make_related_tasks(seed=5)
+    b = mt.problems.make_related_tasks(seed=5)
+    c = mt.problems.make_related_tasks(seed=6)
     assert torch.equal(a.train.x, b.train.x) and torch.equal(a.train.y["task1"], b.train.y["task1"])
     assert not torch.equal(a.train.x, c.train.x)
 
 
 def test_test_set_does_not_depend_on_training_size():
-    a = mt.make_related_tasks(n_train=10, seed=0)
-    b = mt.make_related_tasks(n_train=100, seed=0)
+    a = mt.problems.make_related_tasks(n_train=10, seed=0)
+    b = mt.problems.make_related_tasks(n_train=100, seed=0)
     assert torch.equal(a.test.x, b.test.x)
 
 
 def test_relatedness_one_is_the_same_function_up_to_noise():
-    data = mt.make_related_tasks(n_tasks=4, n_train=200, relatedness=1.0, noise=0.1, seed=0)
+    data = mt.problems.make_related_tasks(n_tasks=4, n_train=200, relatedness=1.0, noise=0.1,
+                                          seed=0)
     teacher, x = data.info["teacher"], torch.randn(500, data.n_features)
     for t in range(1, 4):
         assert torch.allclose(teacher(x, t), teacher(x, 0))
@@ -48,7 +49,7 @@ def test_relatedness_one_is_the_same_function_up_to_noise():
 
 @pytest.mark.parametrize("r", [0.0, 0.5, 0.9])
 def test_relatedness_is_the_mean_correlation_between_task_functions(r):
-    data = mt.make_related_tasks(n_tasks=30, relatedness=r, seed=0)
+    data = mt.problems.make_related_tasks(n_tasks=30, relatedness=r, seed=0)
     teacher, x = data.info["teacher"], torch.randn(5000, data.n_features)
     f = torch.stack([teacher(x, t)[:, 0] for t in range(30)])
     corr = torch.corrcoef(f)
@@ -58,15 +59,15 @@ def test_relatedness_is_the_mean_correlation_between_task_functions(r):
 
 def test_generator_rejects_bad_knobs():
     with pytest.raises(ValueError, match="relatedness must lie in"):
-        mt.make_related_tasks(relatedness=1.5)
+        mt.problems.make_related_tasks(relatedness=1.5)
     with pytest.raises(ValueError, match="n_train must be at least 1"):
-        mt.make_related_tasks(n_train=0)
+        mt.problems.make_related_tasks(n_train=0)
 
 
 def test_task_family_has_its_group_structure():
     within, unrelated = [], []
     for seed in range(10):  # random functions correlate by chance: average over draws
-        data = mt.make_task_family(cluster_sizes=(2, 2), n_unrelated=1, relatedness=0.9,
+        data = mt.problems.make_task_family(cluster_sizes=(2, 2), n_unrelated=1, relatedness=0.9,
                                    seed=seed)
         assert data.info["groups"] == [0, 0, 1, 1, -1] and data.train.shared_inputs
         corr = torch.corrcoef(torch.stack([data.test.y[name] for name in data.names]))

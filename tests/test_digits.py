@@ -2,7 +2,7 @@ import pytest
 import torch
 
 import mtl_tutor as mt
-from mtl_tutor.digits import digit_net, factorise_net, load_digit_tasks, multiclass_error
+from mtl_tutor.problems.digits import digit_net, factorise_net, load_digit_tasks, multiclass_error
 
 
 def test_digit_tasks_are_ten_one_vs_all_tasks_with_a_fixed_test_set():
@@ -26,12 +26,12 @@ def test_digit_net_shapes(n_shared):
 def test_factorised_net_starts_close_to_the_stl_net():
     data = load_digit_tasks(0.05)
     stl = digit_net(data.tasks, 0)
-    for kind in (mt.LAFWeights, mt.TuckerWeights, mt.TTWeights):
+    for kind in (mt.factorised.LAFWeights, mt.factorised.TuckerWeights, mt.factorised.TTWeights):
         dmtrl = factorise_net(stl, kind, threshold=0.01)
         torch.testing.assert_close(dmtrl(data.test.x).stacked, stl(data.test.x).stacked,
                                    atol=0.05, rtol=0.05)
     with pytest.raises(ValueError, match="needs an STL network"):
-        factorise_net(digit_net(data.tasks, 1), mt.LAFWeights)
+        factorise_net(digit_net(data.tasks, 1), mt.factorised.LAFWeights)
 
 
 def test_multiclass_error_of_a_trained_net_beats_chance():

@@ -28,7 +28,7 @@ def nan_inputs():
 
 
 def good_data():
-    return mt.make_related_tasks(n_tasks=2, n_train=8, n_val=4, n_test=4, n_features=5)
+    return mt.problems.make_related_tasks(n_tasks=2, n_train=8, n_val=4, n_test=4, n_features=5)
 
 
 def good_model(data=None, **kw):
@@ -181,9 +181,9 @@ CASES = {
                        "Unknown device 'gpu': use 'auto', 'cpu', 'cuda' or 'mps'"),
     "no threads": (lambda: mt.setup(threads=0, verbose=False), ValueError,
                    "threads must be at least 1"),
-    "relatedness above one": (lambda: mt.make_related_tasks(relatedness=2.0), ValueError,
+    "relatedness above one": (lambda: mt.problems.make_related_tasks(relatedness=2.0), ValueError,
                               r"relatedness must lie in \[0, 1\]"),
-    "negative noise": (lambda: mt.make_environment_tasks(noise=-0.1), ValueError,
+    "negative noise": (lambda: mt.problems.make_environment_tasks(noise=-0.1), ValueError,
                        "noise is a standard deviation and cannot be negative"),
     "too many shared layers": (lambda: mt.ForkedMLP(5, (4,), [Task("a")], n_shared=2),
                                ValueError, r"n_shared must be between 0 \(STL\) and 1"),
@@ -198,7 +198,8 @@ CASES = {
     "cross-stitch on per-task inputs": (
         lambda: mt.CrossStitchMLP(5, (4,), good_data().tasks)(good_data().train.x),
         ValueError, "needs inputs shared by all tasks.*shared_inputs=True"),
-    "sharing strength of one task": (lambda: mt.sharing_strength(torch.ones(3, 1)), ValueError,
+    "sharing strength of one task": (lambda: mt.tensors.sharing_strength(torch.ones(3, 1)),
+                                     ValueError,
                                      "at least two tasks"),
 }
 

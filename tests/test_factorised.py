@@ -67,7 +67,7 @@ def test_task_conv_matches_a_loop_of_conv2d():
 @pytest.mark.parametrize("eps", [0.05, 0.3])
 def test_initialisation_reconstructs_within_the_threshold(kind, eps, linear_stack):
     layer = DMTRLLinear.from_stack(kind, linear_stack.weight, linear_stack.bias, threshold=eps)
-    error = mt.relative_error(linear_stack.weight.detach(), layer.stacked_weight().detach())
+    error = mt.tensors.relative_error(linear_stack.weight.detach(), layer.stacked_weight().detach())
     assert error <= eps + 1e-6
 
 

@@ -112,8 +112,8 @@ def test_linear_problem_from_a_long_frame_matches_per_school_least_squares():
     data = mt.from_frame(df, "score", ["reading"], task="school", val=None, test=None,
                          standardise=False)
     x = torch.cat([data.train.x, torch.ones(len(data.train.x), 1)], dim=1)
-    problem = mt.LinearProblem(x, data.train.stacked_y().stacked)
-    A, _ = mt.proximal_gradient(problem, mt.Ridge(0.0), iters=5000, tol=1e-14)
+    problem = mt.linear.LinearProblem(x, data.train.stacked_y().stacked)
+    A, _ = mt.linear.proximal_gradient(problem, mt.linear.Ridge(0.0), iters=5000, tol=1e-14)
     for t, s in enumerate(data.names):
         rows = df.school == s
         X = np.c_[df.loc[rows, "reading"], np.ones(rows.sum())]

@@ -6,8 +6,8 @@ import torch
 
 import mtl_tutor as mt
 from mtl_tutor import labs
-from mtl_tutor.auxiliary import reverse_gradient
 from mtl_tutor.penalties import pairwise_l2, stacked_weights
+from mtl_tutor.problems.auxiliary import reverse_gradient
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -112,7 +112,7 @@ def test_gradient_reversal(capsys):
 
 
 def test_head_outputs(capsys):
-    data = mt.make_related_tasks(n_tasks=3, n_train=10)
+    data = mt.problems.make_related_tasks(n_tasks=3, n_train=10)
     model = mt.hard_sharing(data.n_features, (8,), data.tasks)
     assert verdict(capsys, labs.check_head_outputs, model, data)[0]
 
@@ -166,7 +166,7 @@ def test_shuffle(capsys):
 
 def test_sharing_strength(capsys):
     assert verdict(capsys, labs.check_sharing_strength,
-                   lambda S: mt.sharing_strength(S, normalise=False))[0]
+                   lambda S: mt.tensors.sharing_strength(S, normalise=False))[0]
 
     def cosines(S, dim=0):
         c = torch.nn.functional.normalize(S, dim=dim)
@@ -194,7 +194,7 @@ ODD_ANSWERS = [None, "text", 3, [1.0], torch.tensor(1), torch.tensor([1.0, 2.0])
 
 def test_odd_answers_get_a_hint_never_a_traceback(capsys):
     """Whatever a student's function returns, every check answers with a hint."""
-    data = mt.make_related_tasks(n_tasks=3, n_train=10)
+    data = mt.problems.make_related_tasks(n_tasks=3, n_train=10)
     checks = [labs.check_total_loss, labs.check_pairwise_penalty,
               labs.check_gradient_reversal, labs.check_shuffle, labs.check_sharing_strength,
               lambda fn: labs.check_head_outputs(fn, data)]
@@ -209,7 +209,7 @@ def test_odd_answers_get_a_hint_never_a_traceback(capsys):
 
 def test_head_outputs_rejects_unregistered_heads_and_a_linear_trunk(capsys):
     """Issue 22: both models return the right shapes, yet neither is a working answer."""
-    data = mt.make_related_tasks(n_tasks=3, n_train=10)
+    data = mt.problems.make_related_tasks(n_tasks=3, n_train=10)
 
     class PlainDictHeads(torch.nn.Module):
         def __init__(self):
@@ -241,7 +241,7 @@ def test_sharing_strength_takes_every_numeric_form(capsys):
     """A float, a 0-d tensor, a one-element tensor and a NumPy scalar are all right answers."""
     import numpy as np
 
-    right = mt.sharing_strength
+    right = mt.tensors.sharing_strength
 
     def as_float(S):
         return right(S, normalise=False)
@@ -605,10 +605,10 @@ def test_sharing_strength_more_answers(capsys):
         "T squared": (lambda S: off(S) / T_(S) ** 2, "T(T - 1)"),
         "upper over all pairs": (lambda S: off(S) / 2 / (T_(S) * (T_(S) - 1)), "half"),
         "rows counted": (lambda S: off(S) / (S.shape[0] * (S.shape[0] - 1)), "number of tasks"),
-        "softmax": (lambda S: mt.sharing_strength(S), "normalise"),
+        "softmax": (lambda S: mt.tensors.sharing_strength(S), "normalise"),
         "absolute": (lambda S: (gram(S).abs().sum() - T_(S)) / (T_(S) * (T_(S) - 1)),
                      "rho should be"),
-        "list": (lambda S: [mt.sharing_strength(S, normalise=False)], "return a number"),
+        "list": (lambda S: [mt.tensors.sharing_strength(S, normalise=False)], "return a number"),
         "string": (lambda S: "0.5", "return a number"),
         "nan": (lambda S: float("nan"), "rho should be"),
         "stub": (_stub, "no answer yet"),
@@ -619,7 +619,7 @@ def test_sharing_strength_more_answers(capsys):
 def test_head_outputs_more_answers(capsys):
     import numpy as np
 
-    data = mt.make_related_tasks(n_tasks=3, n_train=10)
+    data = mt.problems.make_related_tasks(n_tasks=3, n_train=10)
     F, names = data.n_features, data.names
 
     class Net(torch.nn.Module):

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 import mtl_tutor as mt
-from mtl_tutor import mechanisms
+from mtl_tutor.problems import mechanisms
 
 
 def test_noisy_copies_share_function_not_noise():
@@ -49,7 +49,8 @@ def test_eavesdropping_hint_is_the_feature():
 
 
 def test_shuffle_keeps_labels_breaks_relation():
-    data = mt.make_related_tasks(n_tasks=2, n_train=200, relatedness=1.0, shared_inputs=True)
+    data = mt.problems.make_related_tasks(n_tasks=2, n_train=200, relatedness=1.0,
+                                          shared_inputs=True)
     shuffled = mechanisms.shuffle_task(data, "task1", seed=0)
     y, ys = data.train.y["task1"], shuffled.train.y["task1"]
     assert torch.equal(y.sort().values, ys.sort().values)
@@ -123,7 +124,7 @@ def test_f1_rmse_of_a_perfect_model():
 
 
 def test_subset_keeps_examples_and_order():
-    data = mt.make_related_tasks(n_tasks=3, n_train=10)
+    data = mt.problems.make_related_tasks(n_tasks=3, n_train=10)
     part = data.subset(["task2", "task0"])
     assert part.names == ["task2", "task0"]
     assert torch.equal(part.train.x[0], data.train.x[2])

@@ -46,7 +46,7 @@ def test_sharing_penalty_skips_biases_and_heads():
 
 
 def test_a_large_l2_penalty_makes_the_task_weights_converge():
-    data = mt.make_related_tasks(n_tasks=3, n_train=40, relatedness=0.5, seed=0)
+    data = mt.problems.make_related_tasks(n_tasks=3, n_train=40, relatedness=0.5, seed=0)
     distances = {}
     for strength in (0.0, 10.0):
         mt.set_seed(0)
@@ -61,7 +61,7 @@ def test_a_large_l2_penalty_makes_the_task_weights_converge():
 def test_a_large_trace_penalty_concentrates_the_spectrum():
     """Adam never makes singular values exactly zero, but the largest one takes most of
     the sum: the stack is close to low rank."""
-    data = mt.make_related_tasks(n_tasks=4, n_train=40, relatedness=0.5, seed=0)
+    data = mt.problems.make_related_tasks(n_tasks=4, n_train=40, relatedness=0.5, seed=0)
     mt.set_seed(0)
     model = mt.single_task_nets(data.n_features, (16,), data.tasks)
     before = mt.singular_values(model.branches[0].weight)

@@ -289,7 +289,7 @@ def test_reader_notebooks_caption_the_figures(tmp_path, monkeypatch):
 def test_reader_numbers_exercises_and_figures_by_chapter_as_the_site_does(tree):
     numbers = reader.chapter_numbers()
     assert reader.config() and "numbered: true" in (ROOT / "_toc.yml").read_text()
-    assert numbers["book/why_mtl"] == 1 and numbers["book/labs/lab_sharing"] == 14
+    assert numbers["book/why_mtl"] == 1 and numbers["book/labs/lab_sharing"] == 15
     out, _ = tree
     text = "\n".join(c.source for c in cells(out / "book" / "auxiliary_tasks.ipynb"))
     chapter = numbers["book/auxiliary_tasks"]

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture
 def data():
-    return mt.make_related_tasks(n_tasks=3, n_train=40, n_val=20, seed=0)
+    return mt.problems.make_related_tasks(n_tasks=3, n_train=40, n_val=20, seed=0)
 
 
 def test_interrupt_returns_the_best_model_and_the_history(data):

@@ -7,7 +7,7 @@ import mtl_tutor as mt
 def test_setup_is_deterministic():
     def numbers():
         mt.setup(seed=3, verbose=False)
-        data = mt.make_related_tasks(n_tasks=2, n_train=20, seed=3)
+        data = mt.problems.make_related_tasks(n_tasks=2, n_train=20, seed=3)
         model = mt.hard_sharing(data.n_features, (8,), data.tasks)
         history = mt.fit(model, data, epochs=3, progress=False)
         return torch.rand(3), [p.detach().clone() for p in model.parameters()], history

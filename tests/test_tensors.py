@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-import mtl_tutor as mt
+from mtl_tutor import tensors
 
 
 @pytest.fixture
@@ -12,7 +12,7 @@ def x():
 
 def test_unfold_by_hand():
     x = torch.arange(24.0).reshape(2, 3, 4)
-    u1 = mt.unfold(x, 1)
+    u1 = tensors.unfold(x, 1)
     assert u1.shape == (3, 8)
     # the columns are the mode-1 fibres x[i, :, k]
     torch.testing.assert_close(u1[:, 0], x[0, :, 0])
@@ -22,37 +22,37 @@ def test_unfold_by_hand():
 
 @pytest.mark.parametrize("mode", [0, 1, 2])
 def test_fold_undoes_unfold(x, mode):
-    torch.testing.assert_close(mt.fold(mt.unfold(x, mode), mode, x.shape), x)
+    torch.testing.assert_close(tensors.fold(tensors.unfold(x, mode), mode, x.shape), x)
 
 
 def test_mode_dot_equals_einsum(x):
     u = torch.randn(7, 5, dtype=torch.float64)
-    torch.testing.assert_close(mt.mode_dot(x, u, 1), torch.einsum("ijk,aj->iak", x, u))
+    torch.testing.assert_close(tensors.mode_dot(x, u, 1), torch.einsum("ijk,aj->iak", x, u))
 
 
 def test_tensor_dot_is_a_matrix_product_for_matrices():
     a, b = torch.randn(3, 4), torch.randn(4, 2)
-    torch.testing.assert_close(mt.tensor_dot(a, b, [1], [0]), a @ b)
+    torch.testing.assert_close(tensors.tensor_dot(a, b, [1], [0]), a @ b)
     with pytest.raises(ValueError, match="contracted axes must match"):
-        mt.tensor_dot(a, b, [0], [0])
+        tensors.tensor_dot(a, b, [0], [0])
 
 
 def test_full_rank_decompositions_are_exact(x):
-    core, factors = mt.hosvd(x, ranks=[4, 5, 6])
-    assert mt.relative_error(x, mt.tucker_to_tensor(core, factors)) < 1e-12
-    cores = mt.tt_svd(x, ranks=[4, 6])
+    core, factors = tensors.hosvd(x, ranks=[4, 5, 6])
+    assert tensors.relative_error(x, tensors.tucker_to_tensor(core, factors)) < 1e-12
+    cores = tensors.tt_svd(x, ranks=[4, 6])
     assert [tuple(c.shape) for c in cores] == [(1, 4, 4), (4, 5, 6), (6, 6, 1)]
-    assert mt.relative_error(x, mt.tt_to_tensor(cores)) < 1e-12
+    assert tensors.relative_error(x, tensors.tt_to_tensor(cores)) < 1e-12
 
 
 def test_hosvd_factors_are_orthonormal(x):
-    _, factors = mt.hosvd(x, ranks=[2, 3, 3])
+    _, factors = tensors.hosvd(x, ranks=[2, 3, 3])
     for u in factors:
         torch.testing.assert_close(u.T @ u, torch.eye(u.shape[1], dtype=x.dtype))
 
 
 def test_tt_cores_are_left_orthonormal(x):
-    cores = mt.tt_svd(x, threshold=0.3)
+    cores = tensors.tt_svd(x, threshold=0.3)
     for core in cores[:-1]:
         m = core.reshape(-1, core.shape[-1])
         torch.testing.assert_close(m.T @ m, torch.eye(m.shape[1], dtype=x.dtype))
@@ -60,14 +60,14 @@ def test_tt_cores_are_left_orthonormal(x):
 
 @pytest.mark.parametrize("eps", [0.05, 0.2, 0.5])
 def test_thresholds_bound_the_error(x, eps):
-    core, factors = mt.hosvd(x, threshold=eps)
-    assert mt.relative_error(x, mt.tucker_to_tensor(core, factors)) <= eps
-    assert mt.relative_error(x, mt.tt_to_tensor(mt.tt_svd(x, threshold=eps))) <= eps
+    core, factors = tensors.hosvd(x, threshold=eps)
+    assert tensors.relative_error(x, tensors.tucker_to_tensor(core, factors)) <= eps
+    assert tensors.relative_error(x, tensors.tt_to_tensor(tensors.tt_svd(x, threshold=eps))) <= eps
 
 
 def test_larger_threshold_means_smaller_ranks(x):
-    small = [u.shape[1] for u in mt.hosvd(x, threshold=0.05)[1]]
-    large = [u.shape[1] for u in mt.hosvd(x, threshold=0.5)[1]]
+    small = [u.shape[1] for u in tensors.hosvd(x, threshold=0.05)[1]]
+    large = [u.shape[1] for u in tensors.hosvd(x, threshold=0.5)[1]]
     assert all(a >= b for a, b in zip(small, large)) and small != large
 
 
@@ -76,43 +76,44 @@ def test_compose_then_decompose_round_trips():
     core = torch.randn(2, 3, 2, dtype=torch.float64)
     factors = [torch.linalg.qr(torch.randn(n, r, dtype=torch.float64)).Q
                for n, r in [(5, 2), (6, 3), (4, 2)]]
-    x = mt.tucker_to_tensor(core, factors)
-    core2, factors2 = mt.hosvd(x, threshold=1e-6)
+    x = tensors.tucker_to_tensor(core, factors)
+    core2, factors2 = tensors.hosvd(x, threshold=1e-6)
     assert [u.shape[1] for u in factors2] == [2, 3, 2]  # the true multilinear ranks
-    torch.testing.assert_close(mt.tucker_to_tensor(core2, factors2), x)
-    cores = mt.tt_svd(x, threshold=1e-6)
-    torch.testing.assert_close(mt.tt_to_tensor(cores), x)
+    torch.testing.assert_close(tensors.tucker_to_tensor(core2, factors2), x)
+    cores = tensors.tt_svd(x, threshold=1e-6)
+    torch.testing.assert_close(tensors.tt_to_tensor(cores), x)
 
 
 def test_sharing_strength_reference_matrices():
-    assert mt.sharing_strength(torch.eye(5), normalise=False) == pytest.approx(0.0)
+    assert tensors.sharing_strength(torch.eye(5), normalise=False) == pytest.approx(0.0)
     hard = torch.zeros(5, 5)
     hard[0] = 1.0
-    assert mt.sharing_strength(hard, normalise=False) == pytest.approx(1.0)
+    assert tensors.sharing_strength(hard, normalise=False) == pytest.approx(1.0)
     # a learned factor with identical columns shares fully, after normalisation too
     same = torch.randn(4, 1).repeat(1, 3)
-    assert mt.sharing_strength(same) == pytest.approx(1.0)
-    assert 0.0 < mt.sharing_strength(torch.randn(4, 6)) < 1.0
+    assert tensors.sharing_strength(same) == pytest.approx(1.0)
+    assert 0.0 < tensors.sharing_strength(torch.randn(4, 6)) < 1.0
 
 
 @pytest.mark.parametrize("call,message", [
-    (lambda x: mt.hosvd(x, ranks=[4, 9, 6]), "rank 9 at position 1 is impossible"),
-    (lambda x: mt.hosvd(x, ranks=[4, 5]), "expected 3 ranks"),
-    (lambda x: mt.hosvd(x, threshold=1.5), "strictly between 0 and 1"),
-    (lambda x: mt.tt_svd(x, threshold=0.0), "strictly between 0 and 1"),
-    (lambda x: mt.tt_svd(x, ranks=[4, 7]), "must lie between 1 and 6"),
-    (lambda x: mt.hosvd(x), "either ranks or a relative-error threshold"),
+    (lambda x: tensors.hosvd(x, ranks=[4, 9, 6]), "rank 9 at position 1 is impossible"),
+    (lambda x: tensors.hosvd(x, ranks=[4, 5]), "expected 3 ranks"),
+    (lambda x: tensors.hosvd(x, threshold=1.5), "strictly between 0 and 1"),
+    (lambda x: tensors.tt_svd(x, threshold=0.0), "strictly between 0 and 1"),
+    (lambda x: tensors.tt_svd(x, ranks=[4, 7]), "must lie between 1 and 6"),
+    (lambda x: tensors.hosvd(x), "either ranks or a relative-error threshold"),
     # the edges found against TensorLy (issue 23): unreachable, zero, negative, fractional
-    (lambda x: mt.tt_svd(x, ranks=[1, 6]), "rank 6 at position 1 cannot be reached.*after "
+    (lambda x: tensors.tt_svd(x, ranks=[1, 6]), "rank 6 at position 1 cannot be reached.*after "
                                            "rank 1: the largest reachable there is 5"),
-    (lambda x: mt.hosvd(torch.randn(10, 2, 3, dtype=x.dtype), ranks=[8, 2, 3]),
+    (lambda x: tensors.hosvd(torch.randn(10, 2, 3, dtype=x.dtype), ranks=[8, 2, 3]),
      r"rank 8 at position 0 is impossible.*between 1 and 6 \(the largest reachable\)"),
-    (lambda x: mt.hosvd(x, ranks=[0, 2, 2]), "between 1 and 4"),
-    (lambda x: mt.tt_svd(x, ranks=[-1, 2]), "between 1 and 4"),
-    (lambda x: mt.hosvd(x, ranks=[2.5, 2, 2]), "ranks must be whole numbers, got 2.5"),
-    (lambda x: mt.tt_svd(x, ranks=[2, 2, 2]), "expected 2 ranks"),
-    (lambda x: mt.unfold(x, 3), "mode must be between 0 and 2"),
-    (lambda x: mt.mode_dot(x, torch.ones(2, 3, dtype=x.dtype), 1), r"must have shape \(J, 5\)"),
+    (lambda x: tensors.hosvd(x, ranks=[0, 2, 2]), "between 1 and 4"),
+    (lambda x: tensors.tt_svd(x, ranks=[-1, 2]), "between 1 and 4"),
+    (lambda x: tensors.hosvd(x, ranks=[2.5, 2, 2]), "ranks must be whole numbers, got 2.5"),
+    (lambda x: tensors.tt_svd(x, ranks=[2, 2, 2]), "expected 2 ranks"),
+    (lambda x: tensors.unfold(x, 3), "mode must be between 0 and 2"),
+    (lambda x: tensors.mode_dot(x, torch.ones(2, 3, dtype=x.dtype), 1),
+     r"must have shape \(J, 5\)"),
 ])
 def test_bad_decomposition_input_is_a_clear_error(x, call, message):
     with pytest.raises(ValueError, match=message):
@@ -123,7 +124,7 @@ def test_every_reachable_rank_works(x):
     """At every rank the checks allow, the decompositions run and have the asked shapes."""
     for r1 in range(1, 5):
         for r2 in range(1, min(r1 * 5, 6) + 1):
-            cores = mt.tt_svd(x, ranks=[r1, r2])
+            cores = tensors.tt_svd(x, ranks=[r1, r2])
             assert [c.shape[2] for c in cores[:-1]] == [r1, r2]
-    core, _ = mt.hosvd(x, ranks=[4, 5, 6])
+    core, _ = tensors.hosvd(x, ranks=[4, 5, 6])
     assert tuple(core.shape) == (4, 5, 6)

@@ -8,8 +8,8 @@ from mtl_tutor import Task
 
 @pytest.fixture
 def data():
-    return mt.make_related_tasks(n_tasks=3, n_train=64, n_val=32, n_test=200, relatedness=0.8,
-                                 noise=0.05, seed=0)
+    return mt.problems.make_related_tasks(n_tasks=3, n_train=64, n_val=32, n_test=200,
+                                          relatedness=0.8, noise=0.05, seed=0)
 
 
 @pytest.mark.parametrize("n_shared", [0, 1])
@@ -29,7 +29,7 @@ def test_fit_drives_the_loss_down(data, n_shared):
 
 
 def test_fit_learns_classification():
-    data = mt.make_related_tasks(n_tasks=2, n_train=200, kind="multiclass", n_classes=3,
+    data = mt.problems.make_related_tasks(n_tasks=2, n_train=200, kind="multiclass", n_classes=3,
                                  noise=0.0, seed=1)
     mt.set_seed(0)
     model = mt.hard_sharing(data.n_features, (32,), data.tasks)
@@ -87,7 +87,7 @@ def test_sweep_collects_a_tidy_table():
 
 @pytest.mark.parametrize("kind", ["regression", "binary"])
 def test_vectorised_losses_equal_one_loss_per_task(kind):
-    data = mt.make_related_tasks(n_tasks=4, n_train=30, kind=kind, seed=2)
+    data = mt.problems.make_related_tasks(n_tasks=4, n_train=30, kind=kind, seed=2)
     model = mt.hard_sharing(data.n_features, (8,), data.tasks)
     preds = model(data.train.x)
     assert isinstance(preds, mt.Stacked)  # the fast path is taken
@@ -115,7 +115,7 @@ def test_equal_weights_is_the_plain_sum():
 
 @pytest.mark.parametrize("shared", [False, True])
 def test_batches_cover_every_example_once(shared):
-    data = mt.make_related_tasks(n_tasks=2, n_train=23, shared_inputs=shared, seed=0)
+    data = mt.problems.make_related_tasks(n_tasks=2, n_train=23, shared_inputs=shared, seed=0)
     seen_x, seen_y = [], []
     for batch in data.train.batches(5):
         assert batch.n <= 5 and isinstance(batch.y, mt.Stacked)
@@ -161,7 +161,7 @@ def test_stacked_is_a_read_only_mapping_with_tasks_on_the_last_axis():
 def test_one_output_heads_match_the_task_stacked_layer(shared):
     """The heads' shortcut (one nn.Linear-like product for shared inputs) computes what the
     task-stacked layer computes, per task, in the (n, tasks) layout of the targets."""
-    data = mt.make_related_tasks(n_tasks=3, n_train=7, shared_inputs=shared, seed=1)
+    data = mt.problems.make_related_tasks(n_tasks=3, n_train=7, shared_inputs=shared, seed=1)
     model = mt.hard_sharing(data.n_features, (5,), data.tasks)
     preds = model(data.train.x)
     assert preds.stacked.shape == (7, 3)

@@ -10,8 +10,8 @@ def test_explorer_calls_update_headless_and_on_change():
         calls.append((relatedness, strength))
         return relatedness * strength
 
-    live = mt.explorer(update, relatedness=widgets.FloatSlider(0.5, min=0, max=1, step=0.1),
-                       strength=mt.log_slider(1e-2, -4, 0, "strength"))
+    live = mt.widgets.explorer(update, relatedness=widgets.FloatSlider(0.5, min=0, max=1, step=0.1),
+                       strength=mt.widgets.log_slider(1e-2, -4, 0, "strength"))
     assert calls == [(0.5, 0.01)]  # built: one update with the initial values
     live.children[0].value = 0.9
     assert calls[-1] == (0.9, 0.01)
@@ -20,7 +20,7 @@ def test_explorer_calls_update_headless_and_on_change():
 
 
 def test_log_slider_spans_orders_of_magnitude():
-    slider = mt.log_slider(1e-2, -4, 0, "strength")
+    slider = mt.widgets.log_slider(1e-2, -4, 0, "strength")
     assert slider.min == -4 and slider.max == 0 and slider.value == 1e-2
 
 
@@ -36,7 +36,7 @@ def _explorer_cells():
     for path in colab_cells.notebooks():
         cells = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
         for i, cell in enumerate(cells):
-            if "mt.explorer(" in cell.source:
+            if "mt.widgets.explorer(" in cell.source:
                 yield path.name, cell, cells[i + 1:]
 
 

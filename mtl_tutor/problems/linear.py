@@ -6,7 +6,7 @@ targets y = x . a_t + noise. The true A (and the structure) are in `data.info`.
 """
 import torch
 
-from .data import MultiTaskData, Split, Task
+from ..data import MultiTaskData, Split, Task
 
 
 def tasks_from_matrix(A, n_train, n_val, n_test, noise, seed, info) -> MultiTaskData:

@@ -12,9 +12,9 @@ import torch.nn.functional as F
 from sklearn.datasets import load_digits
 from torch import nn
 
-from .data import MultiTaskData, Split, Stacked, Task
-from .factorised import factorise
-from .layers import TaskLinear
+from ..data import MultiTaskData, Split, Stacked, Task
+from ..factorised import factorise
+from ..layers import TaskLinear
 
 SIZES = (64, 32, 32, 16, 1)  # pixels, three hidden layers, one output per task
 

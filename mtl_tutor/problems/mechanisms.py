@@ -9,8 +9,8 @@ import math
 import numpy as np
 import torch
 
-from .data import MultiTaskData, Split, Task
-from .generators import RelatedTeacher, _check_sizes
+from ..data import MultiTaskData, Split, Task
+from .related import RelatedTeacher, _check_sizes
 
 
 def _stream(seed, k):

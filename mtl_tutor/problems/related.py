@@ -13,7 +13,7 @@ import math
 
 import torch
 
-from .data import MultiTaskData, Split, Task
+from ..data import MultiTaskData, Split, Task
 
 
 class RelatedTeacher:

@@ -1,0 +1,95 @@
+"""Domain-adversarial training (Ganin et al.): a gradient reversal layer between a shared
+representation and a head that predicts the domain, so that the representation learns to
+hide what the head tries to tell apart. Used as an auxiliary task in Part V.
+"""
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .runtime import get_device
+
+# --- gradient reversal -------------------------------------------------------------------
+
+class _ReverseGradient(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, scale):
+        ctx.scale = scale
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -ctx.scale * grad, None
+
+
+def reverse_gradient(x: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+    """Identity in the forward pass; multiplies the gradient by -scale in the backward pass."""
+    return _ReverseGradient.apply(x, scale)
+
+
+class GradientReversal(nn.Module):
+    """The gradient reversal layer of domain-adversarial training (Ganin et al.): what comes
+    after it is trained to minimise its loss, what comes before it to *maximise* it."""
+
+    def __init__(self, scale: float = 1.0):
+        super().__init__()
+        if scale < 0:
+            raise ValueError(f"scale must be >= 0 (the minus sign is built in), got {scale}.")
+        self.scale = scale
+
+    def forward(self, x):
+        return reverse_gradient(x, self.scale)
+
+
+class DomainAdversarialNet(nn.Module):
+    """A feature extractor with two heads: the label of the main task, and the domain
+    (source or target) behind a gradient reversal layer. `features(x)` is the representation;
+    with `feature_dim=2` it can be plotted as it is."""
+
+    def __init__(self, n_features: int, hidden: int = 32, feature_dim: int = 2,
+                 scale: float = 1.0):
+        super().__init__()
+        self.features = nn.Sequential(nn.Linear(n_features, hidden), nn.Tanh(),
+                                      nn.Linear(hidden, feature_dim), nn.Tanh())
+        self.label = nn.Linear(feature_dim, 1)
+        self.domain = nn.Sequential(GradientReversal(scale), nn.Linear(feature_dim, hidden),
+                                    nn.ReLU(), nn.Linear(hidden, 1))
+
+    def forward(self, x):
+        h = self.features(x)
+        return {"label": self.label(h).squeeze(-1), "domain": self.domain(h).squeeze(-1)}
+
+
+def fit_domain_adversarial(model: DomainAdversarialNet, source_x, source_y, target_x, *,
+                           epochs=200, lr=1e-2, adversarial: bool = True,
+                           batch_size: int = 64) -> None:
+    """Train on labelled source examples and unlabelled target examples.
+
+    Each step: the label loss on a source batch, plus (if `adversarial`) the domain loss on
+    that batch and a target batch. The reversal layer inside the model turns minimising the
+    domain loss into features that hide the domain.
+    """
+    device = get_device()
+    model.to(device)
+    source_x, source_y, target_x = source_x.to(device), source_y.to(device), target_x.to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    n = min(len(source_x), len(target_x))
+    for _ in range(epochs):
+        s_order, t_order = torch.randperm(len(source_x)), torch.randperm(len(target_x))
+        for start in range(0, n, batch_size):
+            s, t = s_order[start:start + batch_size], t_order[start:start + batch_size]
+            out = model(torch.cat([source_x[s], target_x[t]]))
+            loss = F.binary_cross_entropy_with_logits(out["label"][:len(s)], source_y[s])
+            if adversarial:
+                domain = torch.cat([torch.zeros(len(s)), torch.ones(len(t))]).to(device)
+                loss = loss + F.binary_cross_entropy_with_logits(out["domain"], domain)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+
+
+@torch.no_grad()
+def domain_accuracy(model, x, y) -> float:
+    """Accuracy of the model's label head on inputs x with 0/1 labels y."""
+    model.eval()
+    device = next(model.parameters()).device
+    return float(((model(x.to(device))["label"] > 0).float().cpu() == y).float().mean())
