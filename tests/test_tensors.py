@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 
@@ -128,3 +129,50 @@ def test_every_reachable_rank_works(x):
             assert [c.shape[2] for c in cores[:-1]] == [r1, r2]
     core, _ = tensors.hosvd(x, ranks=[4, 5, 6])
     assert tuple(core.shape) == (4, 5, 6)
+
+
+# --- against TensorLy (a test-only dependency), at valid ranks -------------------------------
+
+tl = pytest.importorskip("tensorly")
+from tensorly.decomposition import tensor_train, tucker  # noqa: E402
+
+
+def test_unfold_fold_and_mode_product_match_tensorly(x):
+    a = x.numpy()
+    for mode in range(3):
+        np.testing.assert_allclose(tensors.unfold(x, mode).numpy(), tl.unfold(a, mode),
+                                   atol=1e-15)
+        np.testing.assert_allclose(
+            tensors.fold(tensors.unfold(x, mode), mode, x.shape).numpy(),
+            tl.fold(tl.unfold(a, mode), mode, a.shape), atol=1e-15)
+        m = np.random.default_rng(mode).normal(size=(2, a.shape[mode]))
+        np.testing.assert_allclose(tensors.mode_dot(x, torch.from_numpy(m), mode).numpy(),
+                                   tl.tenalg.mode_dot(a, m, mode), atol=1e-12)
+
+
+@pytest.mark.parametrize("ranks", [[1, 1], [2, 3], [4, 5], [3, 6]])
+def test_tt_svd_matches_tensorly(x, ranks):
+    ours = tensors.tt_to_tensor(tensors.tt_svd(x, ranks=ranks)).numpy()
+    theirs = tl.tt_to_tensor(tensor_train(x.numpy(), rank=[1, *ranks, 1]))
+    np.testing.assert_allclose(ours, theirs, atol=1e-10)
+
+
+@pytest.mark.parametrize("ranks", [[1, 1, 1], [2, 3, 2], [4, 5, 6], [3, 2, 4]])
+def test_hosvd_is_quasi_optimal_against_tensorlys_tucker(x, ranks):
+    """TensorLy's tucker refines an HOSVD start (HOOI), so its error is at most ours, and
+    HOSVD's error is at most sqrt(N) times the best possible (De Lathauwer et al.): on a
+    tensor with the asked structure plus a little noise, the two agree within 1 %."""
+    def errors(t):
+        core, factors = tensors.hosvd(torch.from_numpy(t), ranks=ranks)
+        ours = np.linalg.norm(tensors.tucker_to_tensor(core, factors).numpy() - t)
+        theirs = np.linalg.norm(tl.tucker_to_tensor(tucker(t, rank=ranks, init="svd")) - t)
+        return ours, theirs
+
+    ours, theirs = errors(x.numpy())  # random: the hard case
+    assert theirs <= ours + 1e-9 and ours <= np.sqrt(3) * theirs + 1e-9
+    rng = np.random.default_rng(1)
+    core = rng.normal(size=ranks)
+    structured = tl.tucker_to_tensor((core, [np.linalg.qr(rng.normal(size=(n, r)))[0]
+                                             for n, r in zip(x.shape, ranks)]))
+    ours, theirs = errors(structured + 0.01 * rng.normal(size=x.shape))
+    assert theirs <= ours + 1e-9 and ours <= 1.01 * theirs
