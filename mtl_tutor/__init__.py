@@ -41,7 +41,7 @@ from .book import assert_claim, fmt, glue, significant
 from .checkpoints import load_checkpoint, save_checkpoint
 from .data import KINDS, MultiTaskData, Split, Stacked, Task
 from .experiments import choose_fork, summarize, sweep
-from .frames import from_frame
+from .frames import from_arrays, from_frame
 from .layers import TaskConv2d, TaskLinear
 from .models import ForkedMLP, TaskHeads, count_parameters, hard_sharing, single_task_nets
 from .penalties import (
@@ -80,7 +80,7 @@ __all__ = [
     # set-up
     "setup", "set_seed", "get_device", "pick_device", "seeds", "scaled", "seed_offset",
     # data
-    "Task", "KINDS", "Split", "MultiTaskData", "Stacked", "from_frame",
+    "Task", "KINDS", "Split", "MultiTaskData", "Stacked", "from_frame", "from_arrays",
     # models and layers
     "hard_sharing", "single_task_nets", "ForkedMLP", "TaskHeads", "TaskLinear", "TaskConv2d",
     "count_parameters", "BranchedMLP", "GroupLinear", "group_tasks", "task_affinity",

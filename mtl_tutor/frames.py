@@ -91,6 +91,41 @@ def from_frame(frame: pd.DataFrame, targets, features=None, *, task=None,
                          split("test"), info, missing_labels=bool(y.isna().any().any()))
 
 
+def from_arrays(tasks: dict, *, kind: str = "regression", val: float | None = 0.2,
+                test: float | None = 0.2, standardise: bool = True,
+                seed: int = 0) -> MultiTaskData:
+    """Tasks with their own examples, as many as each has: {task name: (x, y)} with x of
+    shape (n_t, features) and y of shape (n_t,), in any array type (NumPy, pandas, torch).
+
+    The examples become one table in the long layout (each example labelled for its own
+    task only), split and standardised as in `from_frame`.
+    """
+    if not isinstance(tasks, dict) or not tasks:
+        raise TypeError("from_arrays takes a dict {task name: (inputs, targets)}, e.g. "
+                        "{'men': (x_men, y_men), 'women': (x_women, y_women)}.")
+    frames, width = [], None
+    for name, pair in tasks.items():
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise TypeError(f"Task {name!r}: give a pair (inputs, targets), got "
+                            f"{type(pair).__name__}.")
+        x, y = (np.asarray(v.detach().cpu() if isinstance(v, torch.Tensor) else v, dtype=float)
+                for v in pair)
+        if x.ndim != 2 or y.ndim != 1 or len(x) != len(y):
+            raise ValueError(f"Task {name!r}: inputs must be (n, features) and targets (n,) "
+                             f"with the same n, got {x.shape} and {y.shape}.")
+        if width is not None and x.shape[1] != width:
+            raise ValueError(f"Task {name!r} has {x.shape[1]} input features, the first task "
+                             f"{width}: every task needs the same features.")
+        width = x.shape[1]
+        frame = pd.DataFrame(x, columns=[f"x{i}" for i in range(width)])
+        frames.append(frame.assign(target=y, task=str(name)))
+    table = pd.concat(frames, ignore_index=True)
+    order = {str(n): i for i, n in enumerate(tasks)}  # keep the caller's task order
+    data = from_frame(table, "target", [f"x{i}" for i in range(width)], task="task",
+                      kind=kind, val=val, test=test, standardise=standardise, seed=seed)
+    return data.subset(sorted(data.names, key=order.get))
+
+
 def _check_columns(frame, columns):
     unknown = [c for c in columns if c not in frame.columns]
     if unknown:

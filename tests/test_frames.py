@@ -120,3 +120,26 @@ def test_linear_problem_from_a_long_frame_matches_per_school_least_squares():
         coef = np.linalg.lstsq(X, df.loc[rows, "score"], rcond=None)[0]
         assert A[:, t].numpy() == pytest.approx(coef, abs=1e-4)
     assert problem.mse(A).shape == (3,)
+
+
+def test_tasks_of_different_sizes_from_arrays_diabetes_by_sex():
+    """scikit-learn's diabetes data split by sex: 235 and 207 patients, no cutting."""
+    from sklearn.datasets import load_diabetes
+    x, y = load_diabetes(return_X_y=True)
+    sex = x[:, 1] > 0
+    data = mt.from_arrays({"women": (np.delete(x[~sex], 1, axis=1), y[~sex]),
+                           "men": (torch.tensor(np.delete(x[sex], 1, axis=1)), y[sex])})
+    assert data.names == ["women", "men"] and data.n_features == 9
+    counts = [int((~torch.isnan(s.y[t])).sum()) for s in (data.train, data.val, data.test)
+              for t in data.names]
+    held_out = [2 * round(0.2 * n) for n in ((~sex).sum(), sex.sum())]  # val and test
+    assert sum(counts) == len(y) and counts[:2] == [(~sex).sum() - held_out[0],
+                                                    sex.sum() - held_out[1]]
+    mt.setup(seed=0)
+    model = mt.hard_sharing(data.n_features, (16,), data.tasks)
+    mt.fit(model, data, epochs=80, lr=3e-3, patience=15, progress=False)
+    table = mt.evaluate(model, data)
+    variance = float(np.var(y))  # a constant prediction's error, in the target's units
+    assert (table["error"] < 0.75 * variance).all()
+    with pytest.raises(ValueError, match="every task needs the same features"):
+        mt.from_arrays({"a": (x[:5], y[:5]), "b": (x[:5, :3], y[:5])})
