@@ -1,7 +1,17 @@
 """Plots the book uses again and again: learning curves and comparisons with error bars."""
+import matplotlib as mpl
 import matplotlib.pyplot as plt
 
 from .experiments import summarize
+
+# Okabe and Ito's palette, told apart with every common colour-vision deficiency
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
+           "#000000"]
+
+
+def use_book_style() -> None:
+    """The book's figure style: the colour-blind safe `PALETTE` for lines and markers."""
+    mpl.rcParams["axes.prop_cycle"] = mpl.cycler(color=PALETTE)
 
 
 def plot_history(history, ax=None, title=None):

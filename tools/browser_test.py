@@ -8,6 +8,8 @@ phone) and 1280 px, on every page of the book:
 - the maths is rendered: no raw \\( \\[ $$ left in the text, no MathJax error;
 - nothing is wider than the window (the page never scrolls sideways);
 - every figure in a notebook's output has a caption;
+- at 1280 px no figure is shrunk so much that its smallest text (7 pt at 100 dpi, the
+  smallest size the book's figures use; tests/test_figures.py) falls below 9 px;
 - the first solution toggle opens;
 and on the first page the navigation opens and shows the table of contents. Screenshots of
 three pages at both widths go to _build/browser/ for a person to look at.
@@ -27,6 +29,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = Path(__file__).resolve().parents[1]
 WIDTHS = (400, 1280)
+SMALLEST_TEXT_PX = 7 / 72 * 100  # 7 pt at the figures' 100 dpi
+MIN_SCALE = 9 / SMALLEST_TEXT_PX  # shown at less than this, text is smaller than 9 px
 SHOTS = ("book/why_mtl.html", "book/soft_sharing.html", "book/labs/lab_sharing.html")
 
 WAIT_FOR_MATHS = """
@@ -46,9 +50,11 @@ const wide = [...document.querySelectorAll("body *")].filter(e => {
 }).slice(0, 3).map(e => e.tagName.toLowerCase() + "." + [...e.classList].join("."));
 const captioned = i => i.closest("figure") && i.closest("figure").querySelector("figcaption");
 const images = [...document.querySelectorAll(".cell_output img")];
+const scale = i => i.getBoundingClientRect().width / i.naturalWidth;
 return {raw: raw, errors: document.querySelectorAll("mjx-merror").length,
         scroll: document.documentElement.scrollWidth - window.innerWidth, wide: wide,
-        uncaptioned: images.filter(i => !captioned(i)).length};
+        uncaptioned: images.filter(i => !captioned(i)).length,
+        scales: images.filter(i => i.naturalWidth > 0).map(scale), width: window.innerWidth};
 """
 
 
@@ -90,6 +96,10 @@ def page_problems(driver, url: str) -> list:
         found.append(f"the page scrolls sideways by {facts['scroll']} px ({facts['wide']})")
     if facts["uncaptioned"]:
         found.append(f"{facts['uncaptioned']} figures without a caption")
+    shrunk = [s for s in facts["scales"] if s < MIN_SCALE]
+    if shrunk and facts["width"] >= 1280:
+        found.append(f"{len(shrunk)} figures shrunk to {min(shrunk):.0%}: their text is "
+                     "below 9 px; make them narrower")
     toggles = driver.find_elements(By.CSS_SELECTOR, ".dropdown .toggle-button")
     if toggles:
         admonition = toggles[0].find_element(
@@ -144,8 +154,13 @@ def check_site(html: Path, shots: Path = None, pages: list = None) -> list:
     return found
 
 
+WIDE_IMAGE = ("data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' width='3000' "
+              "height='10'%3E%3C/svg%3E")
 BROKEN = {  # page -> the check it must trip
     "raw.html": ("maths", '<p><span class="math">\\(x^2\\)</span></p>'),
+    "shrunk.html": ("shrunk", f'<div class="cell_output"><figure><img src="{WIDE_IMAGE}" '
+                              'style="max-width: 100%"><figcaption>wide</figcaption></figure>'
+                              '</div>'),
     "wide.html": ("sideways", '<div style="width: 3000px">wide</div>'),
     "figure.html": ("caption", '<div class="cell_output"><img src="x.png" width="50"></div>'),
     "toggle.html": ("toggle", '<div class="dropdown admonition"><p class="admonition-title">'
@@ -161,12 +176,15 @@ def self_test() -> None:
         for name, (_, body) in BROKEN.items():
             Path(folder, name).write_text(f"<!DOCTYPE html><html><body>{body}</body></html>")
         found = check_site(Path(folder), pages=list(BROKEN))  # nav.html: the first page
+        expected = 0
         for name, (check, _) in BROKEN.items():
             hits = [p for p in found if name in p or (name == "nav.html" and "navigation" in p)]
-            assert len(hits) == len(WIDTHS) and all(check in p for p in hits), (name, found)
-        assert len(found) == len(BROKEN) * len(WIDTHS), found
+            widths = [w for w in WIDTHS if check != "shrunk" or w >= 1280]  # a phone shrinks
+            assert len(hits) == len(widths) and all(check in p for p in hits), (name, found)
+            expected += len(widths)
+        assert len(found) == expected, found
     print(f"browser test self-test: each of the {len(BROKEN)} checks fails on the page made to "
-          "break it, at both widths")
+          "break it (at both widths; the shrunk figure at 1280 px only)")
 
 
 if __name__ == "__main__":
@@ -180,5 +198,6 @@ if __name__ == "__main__":
     if problems:
         sys.exit(f"browser test: {len(problems)} problems")
     print(f"browser test: every page at {' and '.join(map(str, WIDTHS))} px: maths rendered, "
-          "no sideways scrolling, figures captioned, toggles open, navigation opens; "
+          "no sideways scrolling, figures captioned and readable, toggles open, navigation "
+          "opens; "
           "screenshots in _build/browser/")
