@@ -1,4 +1,4 @@
-"""Figures a reader can read: no text smaller than 7 pt in the book's figure code, so that
+"""Figures a reader can read: no text smaller than 8 pt in the book's figure code, so that
 at 100 dpi and the scale the browser test allows (tools/browser_test.py) text stays >= 9 px,
 and colours from a palette that colour-blind readers can tell apart."""
 import re
@@ -10,7 +10,7 @@ import nbformat
 import mtl_tutor as mt
 
 ROOT = Path(__file__).resolve().parents[1]
-SMALLEST_PT = 7
+SMALLEST_PT = 8
 SIZES = re.compile(r"(?:fontsize|labelsize|titlesize)\s*=\s*([0-9.]+|\"[a-z-]+\"|'[a-z-]+')")
 NAMED = {"xx-small": 5.79, "x-small": 6.94, "small": 8.33}  # at matplotlib's 10 pt default
 
@@ -26,7 +26,7 @@ def figure_code():
         yield path.name, path.read_text()
 
 
-def test_no_text_smaller_than_seven_points():
+def test_no_text_smaller_than_eight_points():
     small = []
     for name, code in figure_code():
         for size in SIZES.findall(code):

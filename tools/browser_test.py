@@ -8,7 +8,7 @@ phone) and 1280 px, on every page of the book:
 - the maths is rendered: no raw \\( \\[ $$ left in the text, no MathJax error;
 - nothing is wider than the window (the page never scrolls sideways);
 - every figure in a notebook's output has a caption;
-- at 1280 px no figure is shrunk so much that its smallest text (7 pt at 100 dpi, the
+- at 1280 px no figure is shrunk so much that its smallest text (8 pt at 100 dpi, the
   smallest size the book's figures use; tests/test_figures.py) falls below 9 px;
 - the first solution toggle opens;
 and on the first page the navigation opens and shows the table of contents. Screenshots of
@@ -29,7 +29,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = Path(__file__).resolve().parents[1]
 WIDTHS = (400, 1280)
-SMALLEST_TEXT_PX = 7 / 72 * 100  # 7 pt at the figures' 100 dpi
+SMALLEST_TEXT_PX = 8 / 72 * 100  # 8 pt at the figures' 100 dpi
 MIN_SCALE = 9 / SMALLEST_TEXT_PX  # shown at less than this, text is smaller than 9 px
 SHOTS = ("book/why_mtl.html", "book/soft_sharing.html", "book/labs/lab_sharing.html")
 
