@@ -110,8 +110,16 @@ colab-cells: $(STAMP)
 # Student versions of the labs (solutions removed, checks kept), for handing out:
 # make student (into student/) or make student STUDENT=../my-class-repo
 STUDENT ?= student
-student: $(STAMP)
-	$(PY) tools/student.py $(STUDENT)
+# Needs three small pure-Python packages (nbformat, PyYAML, pybtex), not the book's
+# environment: the system Python if it has them, else a small venv holding only them
+# (_build/student-venv, made on first use; seconds, not the minutes of torch and Jupyter).
+STUDENT_NEEDS := nbformat pyyaml pybtex
+STUDENT_PY := $(shell python3 -c "import nbformat, yaml, pybtex" 2>/dev/null && echo python3 || echo _build/student-venv/bin/python)
+student:
+	@test "$(STUDENT_PY)" = python3 || test -x $(STUDENT_PY) || \
+		(python3 -m venv _build/student-venv && \
+		 _build/student-venv/bin/pip install -q $(STUDENT_NEEDS))
+	$(STUDENT_PY) tools/student.py $(STUDENT)
 
 clean:
 	rm -rf _build student

@@ -1,5 +1,9 @@
 """`make student`: solutions are stripped, everything else is kept."""
+import re
+import subprocess
 import sys
+import venv
+from importlib import metadata
 from pathlib import Path
 
 import nbformat
@@ -127,3 +131,46 @@ def test_the_student_site_has_no_solutions(tmp_path):
     (labs / "lab_b.html").write_text('<div class="solution dropdown admonition">x</div>')
     (labs / "instructor_guide.html").write_text("model answers")
     assert len(student_book.leaks(tmp_path)) == 2
+
+
+def installed_closure(name: str) -> set:
+    """The top-level files and folders of distribution `name` and of everything it
+    requires (without extras), as installed in this environment."""
+    seen, todo, tops = set(), [name], set()
+    while todo:
+        dist = metadata.distribution(todo.pop())
+        key = dist.metadata["Name"].lower().replace("_", "-")
+        if key in seen:
+            continue
+        seen.add(key)
+        for requirement in dist.requires or []:
+            if "extra ==" not in requirement:
+                todo.append(re.split(r"[ ;<>=!~\[(]", requirement, maxsplit=1)[0])
+        for file in dist.files or []:
+            first = file.parts[0]
+            if not first.endswith(".pth") and first != "..":  # with .dist-info
+                tops.add(Path(dist.locate_file(first)))
+    return tops
+
+
+def test_make_student_needs_only_three_small_packages(tmp_path):
+    """A teacher without the book's environment: a venv holding only nbformat, PyYAML and
+    pybtex (and what they need, linked from this environment, so nothing is downloaded)
+    makes the student versions: no torch, no Jupyter (the Makefile's STUDENT_NEEDS)."""
+    needs = re.search(r"^STUDENT_NEEDS := (.+)$", (ROOT / "Makefile").read_text(), re.M)
+    assert needs and needs.group(1).split() == ["nbformat", "pyyaml", "pybtex"]
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, with_pip=False)
+    python = env_dir / "bin" / "python"
+    site = Path(subprocess.run([str(python), "-c", "import site; print(site.getsitepackages()[0])"],
+                               capture_output=True, text=True, check=True).stdout.strip())
+    tops = set().union(*(installed_closure(name) for name in needs.group(1).split()))
+    assert not {top.name for top in tops} & {"torch", "ipykernel", "jupyterlab", "notebook"}
+    for top in tops:
+        (site / top.name).symlink_to(top)
+    out = tmp_path / "class"
+    result = subprocess.run([str(python), str(ROOT / "tools" / "student.py"), str(out)],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-2000:]
+    labs = sorted(p.name for p in (ROOT / "book" / "labs").glob("lab_*.ipynb"))
+    assert sorted(p.name for p in out.glob("*.ipynb")) == labs
