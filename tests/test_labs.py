@@ -6,10 +6,42 @@ import torch
 
 import mtl_tutor as mt
 from mtl_tutor import labs
-from mtl_tutor.penalties import pairwise_l2, stacked_weights
-from mtl_tutor.problems.auxiliary import reverse_gradient
+from mtl_tutor.penalties import stacked_weights
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+
+# The tests' own answers, written with torch alone: the checks refuse answers that call
+# mtl_tutor's own solution (test_answers_that_call_the_library_are_refused).
+def pairwise_l2(w):
+    """The sum over task pairs s < t of ||w_s - w_t||^2, for w of shape (tasks, ...)."""
+    flat = w.reshape(w.shape[0], -1)
+    return flat.shape[0] * flat.pow(2).sum() - flat.sum(dim=0).pow(2).sum()
+
+
+class _Reverse(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, scale):
+        ctx.scale = scale
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -ctx.scale * grad, None
+
+
+def reverse_gradient(x, scale=1.0):
+    return _Reverse.apply(x, scale)
+
+
+def rho(S, normalise=False):
+    """Mean cosine between two different tasks' columns (softmax of |S| first if asked)."""
+    if normalise:
+        S = torch.softmax(S.abs(), dim=0)
+    c = torch.nn.functional.normalize(S, dim=0)
+    gram, T = c.T @ c, S.shape[1]
+    return ((gram.sum() - gram.trace()) / (T * (T - 1))).item()
 
 
 def verdict(capsys, check, *args):
@@ -166,7 +198,7 @@ def test_shuffle(capsys):
 
 def test_sharing_strength(capsys):
     assert verdict(capsys, labs.check_sharing_strength,
-                   lambda S: mt.tensors.sharing_strength(S, normalise=False))[0]
+                   lambda S: rho(S))[0]
 
     def cosines(S, dim=0):
         c = torch.nn.functional.normalize(S, dim=dim)
@@ -241,10 +273,8 @@ def test_sharing_strength_takes_every_numeric_form(capsys):
     """A float, a 0-d tensor, a one-element tensor and a NumPy scalar are all right answers."""
     import numpy as np
 
-    right = mt.tensors.sharing_strength
-
     def as_float(S):
-        return right(S, normalise=False)
+        return rho(S)
 
     for form in (as_float, lambda S: torch.tensor(as_float(S)),
                  lambda S: torch.tensor([as_float(S)]), lambda S: np.float32(as_float(S)),
@@ -319,7 +349,6 @@ def test_total_loss_more_answers(capsys):
         "loop": loop, "by kind": by_kind,
         "stacked sum": lambda t, p, y: torch.stack([mt.task_loss(k, p[k.name], y[k.name])
                                                     for k in t]).sum(),
-        "task_losses": lambda t, p, y: mt.task_losses(t, p, y).sum(),
         "dict order": lambda t, p, y: sum(mt.task_loss(k, p[k.name], y[k.name])
                                           for k in reversed(t)),
     })
@@ -605,10 +634,10 @@ def test_sharing_strength_more_answers(capsys):
         "T squared": (lambda S: off(S) / T_(S) ** 2, "T(T - 1)"),
         "upper over all pairs": (lambda S: off(S) / 2 / (T_(S) * (T_(S) - 1)), "half"),
         "rows counted": (lambda S: off(S) / (S.shape[0] * (S.shape[0] - 1)), "number of tasks"),
-        "softmax": (lambda S: mt.tensors.sharing_strength(S), "normalise"),
+        "softmax": (lambda S: rho(S, normalise=True), "normalise"),
         "absolute": (lambda S: (gram(S).abs().sum() - T_(S)) / (T_(S) * (T_(S) - 1)),
                      "rho should be"),
-        "list": (lambda S: [mt.tensors.sharing_strength(S, normalise=False)], "return a number"),
+        "list": (lambda S: [rho(S)], "return a number"),
         "string": (lambda S: "0.5", "return a number"),
         "nan": (lambda S: float("nan"), "rho should be"),
         "stub": (_stub, "no answer yet"),
@@ -668,3 +697,32 @@ def test_head_outputs_more_answers(capsys):
         "wrong width": (lambda x: {n: torch.zeros(4, 2) for n in names}, "expected"),
         "crash": (lambda x: {n: np.zeros(4) + x for n in names}, "raised TypeError"),
     }, data)
+
+
+def test_answers_that_call_the_library_are_refused(capsys):
+    """Where writing the function is the exercise, calling mtl_tutor's own version of it
+    (directly, as mt.<name>, or imported under another name) is refused with a hint; a
+    function of the student's own that shares the name is not."""
+    from mtl_tutor.adversarial import reverse_gradient as library_reversal
+    from mtl_tutor.penalties import pairwise_l2 as library_pairwise
+    from mtl_tutor.problems import mechanisms
+    borrowed = {
+        labs.check_total_loss: [lambda t, p, y: mt.task_losses(t, p, y).sum()],
+        labs.check_pairwise_penalty: [
+            lambda m: sum(library_pairwise(w) for w in stacked_weights(m)),
+            lambda m: mt.sharing_penalty(m, l2=1.0)(),
+            library_pairwise],
+        labs.check_gradient_reversal: [library_reversal,
+                                       lambda x, s: mt.adversarial.GradientReversal(s)(x)],
+        labs.check_shuffle: [lambda y, seed: mechanisms.shuffle_task(y, "a", seed)],
+        labs.check_sharing_strength: [mt.tensors.sharing_strength,
+                                      lambda S: mt.tensors.sharing_strength(S, False)],
+    }
+    for check, answers in borrowed.items():
+        for answer in answers:
+            ok, out = verdict(capsys, check, answer)
+            assert not ok and "which is the answer this exercise asks you to write" in out, out
+    # the student's own functions with the library's names pass
+    assert verdict(capsys, labs.check_gradient_reversal, reverse_gradient)[0]
+    assert verdict(capsys, labs.check_pairwise_penalty,
+                   lambda m: sum(pairwise_l2(w) for w in stacked_weights(m)))[0]

@@ -1,13 +1,19 @@
 """Check for Lab 2 (auxiliary tasks): the gradient reversal layer."""
 import torch
 
-from .verdict import Verdict, _call, _report, _safe
+from .verdict import Verdict, _borrowed, _call, _do_it_yourself, _report, _safe
 
 
 @_safe
 def check_gradient_reversal(fn) -> Verdict:
     """Exercise: `fn(x, scale)` is the identity in the forward pass and multiplies the
     gradient by -scale in the backward pass."""
+    from ..adversarial import GradientReversal, reverse_gradient
+
+    borrowed = _borrowed(fn, [reverse_gradient, GradientReversal])
+    if borrowed:
+        return _do_it_yourself(borrowed)
+
     x = torch.randn(6, 3, requires_grad=True)
     ok, y = _call(fn, x, 0.5)
     if not ok:

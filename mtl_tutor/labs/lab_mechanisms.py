@@ -1,7 +1,7 @@
 """Check for Lab 3 (mechanisms): shuffling a task's labels, Caruana's control."""
 import torch
 
-from .verdict import Verdict, _call, _report, _safe
+from .verdict import Verdict, _borrowed, _call, _do_it_yourself, _report, _safe
 
 
 @_safe
@@ -9,6 +9,12 @@ def check_shuffle(fn) -> Verdict:
     """Exercise: `fn(y, seed)` returns a new tensor with the labels of `y` in a random
     order that depends only on `seed` (Caruana's control: same labels, no relation to the
     inputs), and leaves `y` itself unchanged."""
+    from ..problems.mechanisms import shuffle_task
+
+    borrowed = _borrowed(fn, [shuffle_task])
+    if borrowed:
+        return _do_it_yourself(borrowed)
+
     y = torch.arange(20.0) % 7
     original = y.clone()
     ok, out = _call(fn, y, 0)

@@ -7,13 +7,19 @@ import torch
 
 from ..data import Task
 from ..train import task_loss
-from .verdict import Verdict, _call, _not_a_loss, _report, _safe
+from .verdict import Verdict, _borrowed, _call, _do_it_yourself, _not_a_loss, _report, _safe
 
 
 @_safe
 def check_total_loss(fn) -> Verdict:
     """Exercise: `fn(tasks, preds, targets)` returns the multi-task loss, the sum over tasks
     of each task's loss (mean over its examples), as one scalar tensor."""
+    from ..train import losses_function, task_losses
+
+    borrowed = _borrowed(fn, [task_losses, losses_function])
+    if borrowed:
+        return _do_it_yourself(borrowed)
+
     g = torch.Generator().manual_seed(0)
     tasks = [Task("a"), Task("b", "binary"), Task("c")]
     preds = {t.name: torch.randn(8, generator=g).requires_grad_() for t in tasks}
@@ -94,7 +100,11 @@ def check_pairwise_penalty(fn) -> Verdict:
     layers `layers` (e.g. `model.branches` of `mt.single_task_nets`): the sum over pairs of
     tasks s < t of ||W_s - W_t||^2, over every task-stacked *weight* (never the biases)."""
     from ..models import single_task_nets
-    from ..penalties import pairwise_l2, stacked_weights
+    from ..penalties import pairwise_l2, sharing_penalty, stacked_weights
+
+    borrowed = _borrowed(fn, [pairwise_l2, sharing_penalty])
+    if borrowed:
+        return _do_it_yourself(borrowed)
 
     torch.manual_seed(0)
     layers = single_task_nets(4, (5, 6), [Task(n) for n in "abcd"]).branches

@@ -39,6 +39,43 @@ def _call(fn, *args):
                        "example in the exercise and read the message.")
 
 
+def _borrowed(fn, answers) -> str | None:
+    """The name of the function in `answers` (mtl_tutor's own solution of the exercise)
+    that the student's `fn` calls, directly, under another name, or as `mt.<name>`;
+    None when it calls none of them. A function of the student's own that happens to
+    share a name is not flagged."""
+    if any(fn is answer for answer in answers):
+        return fn.__name__
+    names = {answer.__name__: answer for answer in answers}
+    code = getattr(getattr(fn, "__func__", fn), "__code__", None)
+    scope = getattr(getattr(fn, "__func__", fn), "__globals__", {})
+    codes, used = [code] if code else [], set()
+    while codes:
+        c = codes.pop()
+        used |= set(c.co_names)
+        codes += [k for k in c.co_consts if hasattr(k, "co_names")]
+    for cell in getattr(fn, "__closure__", None) or ():
+        try:
+            value = cell.cell_contents
+        except ValueError:  # an empty cell
+            continue
+        if any(value is answer for answer in answers):
+            return value.__name__
+    for name in used:
+        value = scope.get(name)
+        if any(value is answer for answer in answers):
+            return value.__name__  # imported, perhaps under another name
+        if name in names and name not in scope:
+            return name  # an attribute: mt.<name>, penalties.<name>
+    return None
+
+
+def _do_it_yourself(name: str) -> Verdict:
+    return _report(False, f"your function calls mtl_tutor's own `{name}`, which is the answer "
+                          "this exercise asks you to write. Write it with torch operations "
+                          "(the check compares it with the library's version).")
+
+
 def _is_scalar(value) -> bool:
     return isinstance(value, torch.Tensor) and value.dim() == 0
 
