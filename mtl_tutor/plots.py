@@ -78,13 +78,18 @@ def draw_sharing_diagram(ax=None):
     return ax
 
 
+def _short(value: float) -> str:
+    """A tick label: 1e-4 rather than 0.0001, so that neighbouring labels do not touch."""
+    return f"{value:.0e}".replace("e-0", "e-") if 0 < abs(value) < 1e-3 else f"{value:g}"
+
+
 def plot_heatmap(table, x: str, y: str, value: str, ax=None, title=None, fmt="{:.2f}",
                  cmap="viridis_r"):
     """The mean of `value` for each (x, y) pair as an annotated grid of coloured cells."""
     grid = table.groupby([y, x])[value].mean().unstack(x)
     ax = ax or plt.subplots(figsize=(5, 3.2))[1]
     image = ax.imshow(grid.values, cmap=cmap, aspect="auto", origin="lower")
-    ax.set_xticks(range(grid.shape[1]), [f"{v:g}" for v in grid.columns])
+    ax.set_xticks(range(grid.shape[1]), [_short(v) for v in grid.columns])
     ax.set_yticks(range(grid.shape[0]), [f"{v:g}" for v in grid.index])
     for i in range(grid.shape[0]):
         for j in range(grid.shape[1]):
