@@ -83,3 +83,31 @@ def test_every_notebook_has_a_recorded_execution_time():
     times = json.loads((ROOT / "book" / "execution_times.json").read_text())["notebooks"]
     timed = {Path(p).name for p in times}
     assert {p.name for p in NOTEBOOKS} - NOT_CHAPTERS <= timed, "run make execute"
+
+
+CODE_WIDTH = 90  # characters: what fits a code block at 1280 px in 12 px type (custom.css)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_visible_code_fits_the_page(path):
+    """Code a reader sees (code cells that are not removed, and code blocks in the prose)
+    has no line longer than CODE_WIDTH: nothing to scroll sideways in the online book."""
+    long = []
+    for cell in load(path)["cells"]:
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "code":
+            if {"remove-cell", "remove-input"} & set(cell["metadata"].get("tags", [])):
+                continue
+            lines = source.splitlines()
+        else:
+            lines = [line for block in re.findall(r"```(?:python|bash)\n(.*?)```", source, re.S)
+                     for line in block.splitlines()]
+        long += [line for line in lines if len(line) > CODE_WIDTH]
+    assert not long, f"lines over {CODE_WIDTH} characters (wrap them): {long[:5]}"
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "book").rglob("*.md")), ids=lambda p: p.name)
+def test_code_blocks_of_the_pages_fit_the_page(path):
+    blocks = re.findall(r"```(?:python|bash)\n(.*?)```", path.read_text(), re.S)
+    long = [line for block in blocks for line in block.splitlines() if len(line) > CODE_WIDTH]
+    assert not long, f"lines over {CODE_WIDTH} characters (wrap them): {long[:5]}"

@@ -9,7 +9,8 @@ phone) and 1280 px, on every page of the book:
 - nothing is wider than the window (the page never scrolls sideways);
 - every figure in a notebook's output has a caption;
 - at 1280 px no figure is shrunk so much that its smallest text (8 pt at 100 dpi, the
-  smallest size the book's figures use; tests/test_figures.py) falls below 9 px;
+  smallest size the book's figures use; tests/test_figures.py) falls below 9 px, and no
+  code block scrolls sideways (its lines fit: tests/test_book.py, custom.css);
 - the first solution toggle opens;
 and on the first page the navigation opens and shows the table of contents. Screenshots of
 three pages at both widths go to _build/browser/ for a person to look at.
@@ -54,7 +55,9 @@ const scale = i => i.getBoundingClientRect().width / i.naturalWidth;
 return {raw: raw, errors: document.querySelectorAll("mjx-merror").length,
         scroll: document.documentElement.scrollWidth - window.innerWidth, wide: wide,
         uncaptioned: images.filter(i => !captioned(i)).length,
-        scales: images.filter(i => i.naturalWidth > 0).map(scale), width: window.innerWidth};
+        scales: images.filter(i => i.naturalWidth > 0).map(scale),
+        code: [...document.querySelectorAll("div.highlight pre")]
+            .filter(p => p.scrollWidth > p.clientWidth + 1).length};
 """
 
 
@@ -84,7 +87,7 @@ def browser(width: int):
     return driver
 
 
-def page_problems(driver, url: str) -> list:
+def page_problems(driver, url: str, width: int) -> list:
     driver.get(url)
     if not driver.execute_async_script(WAIT_FOR_MATHS):
         return ["MathJax did not start"]
@@ -97,9 +100,11 @@ def page_problems(driver, url: str) -> list:
     if facts["uncaptioned"]:
         found.append(f"{facts['uncaptioned']} figures without a caption")
     shrunk = [s for s in facts["scales"] if s < MIN_SCALE]
-    if shrunk and facts["width"] >= 1280:
+    if shrunk and width >= 1280:
         found.append(f"{len(shrunk)} figures shrunk to {min(shrunk):.0%}: their text is "
                      "below 9 px; make them narrower")
+    if facts["code"] and width >= 1280:
+        found.append(f"{facts['code']} code blocks scroll sideways: wrap their long lines")
     toggles = driver.find_elements(By.CSS_SELECTOR, ".dropdown .toggle-button")
     if toggles:
         admonition = toggles[0].find_element(
@@ -142,7 +147,7 @@ def check_site(html: Path, shots: Path = None, pages: list = None) -> list:
                           for p in navigation_problems(driver, base + pages[0])]
                 for page in pages:
                     found += [f"{width} px, {page}: {p}"
-                              for p in page_problems(driver, base + page)]
+                              for p in page_problems(driver, base + page, width)]
                     if shots and page in SHOTS:
                         shots.mkdir(parents=True, exist_ok=True)
                         name = page.replace("/", "_").replace(".html", f"_{width}.png")
@@ -158,6 +163,9 @@ WIDE_IMAGE = ("data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' widt
               "height='10'%3E%3C/svg%3E")
 BROKEN = {  # page -> the check it must trip
     "raw.html": ("maths", '<p><span class="math">\\(x^2\\)</span></p>'),
+    "code.html": ("code blocks", '<div class="highlight"><pre style="width: 300px; '
+                                 'overflow: auto">'
+                                 + "x = 1  # " + "long " * 80 + "</pre></div>"),
     "shrunk.html": ("shrunk", f'<div class="cell_output"><figure><img src="{WIDE_IMAGE}" '
                               'style="max-width: 100%"><figcaption>wide</figcaption></figure>'
                               '</div>'),
@@ -179,12 +187,14 @@ def self_test() -> None:
         expected = 0
         for name, (check, _) in BROKEN.items():
             hits = [p for p in found if name in p or (name == "nav.html" and "navigation" in p)]
-            widths = [w for w in WIDTHS if check != "shrunk" or w >= 1280]  # a phone shrinks
+            # a phone may shrink a figure and scroll a code block; the desktop may not
+            widths = [w for w in WIDTHS if check not in ("shrunk", "code blocks") or w >= 1280]
             assert len(hits) == len(widths) and all(check in p for p in hits), (name, found)
             expected += len(widths)
         assert len(found) == expected, found
     print(f"browser test self-test: each of the {len(BROKEN)} checks fails on the page made to "
-          "break it (at both widths; the shrunk figure at 1280 px only)")
+          "break it (at both widths; the shrunk figure and the long code line at 1280 px "
+          "only)")
 
 
 if __name__ == "__main__":
