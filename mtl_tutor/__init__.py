@@ -2,7 +2,7 @@
 
     import mtl_tutor as mt
     mt.setup(seed=0)
-    data = mt.from_frame(df, "score", ["reading", "sex"], task="school")  # your own data
+    data = mt.from_frame(df, "score", ["reading", "sex"], task="school")  # own data
     model = mt.hard_sharing(data.n_features, (32,), data.tasks)
     history = mt.fit(model, data, epochs=50)
     mt.evaluate(model, data)

@@ -1,6 +1,6 @@
 """Benchmark: mtl_tutor's training engine against the loops a PyTorch user would write.
 
-    python -m mtl_tutor.bench            # the book's size and a large one (a few minutes)
+    python -m mtl_tutor.bench          # the book's size and a large one (minutes)
     python -m mtl_tutor.bench --quick    # a smoke run: that it works, no ratios
     MTL_TUTOR_DEVICE=cuda python -m mtl_tutor.bench    # on a GPU, where there is one
 

@@ -6,8 +6,9 @@ below B's, but whether the per-seed differences A - B are consistently of one si
 mean, a 95 % t-interval for it, and in how many seeds A came out lower::
 
     cmp = mt.paired(results, "test MSE", between="method", a="hard sharing", b="STL")
-    cmp.lower       # True if the whole interval lies below 0: A is lower than B
-    print(cmp)      # hard sharing - STL = -0.18 (95% CI -0.21 to -0.15), lower in 20 of 20 seeds
+    cmp.lower   # True if the whole interval lies below 0: A is lower than B
+    print(cmp)
+    # hard sharing - STL = -0.18 (95% CI -0.21 to -0.15), lower in 20 of 20 seeds
 """
 import math
 from dataclasses import dataclass

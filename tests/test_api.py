@@ -1,4 +1,5 @@
 """The package's public face: small, documented, and made of small modules."""
+import ast
 import inspect
 import pkgutil
 import re
@@ -46,3 +47,16 @@ def test_every_module_is_in_the_api_reference():
     labs = {m for m in modules() if m.startswith("mtl_tutor.labs.")}  # documented as mt.labs
     missing = set(modules()) - documented - internal - labs
     assert not missing, f"book/api.md does not document {sorted(missing)}"
+
+
+def test_docstring_examples_fit_the_api_page():
+    """Indented example lines in docstrings show as code blocks on the API page: at most
+    88 characters, like the book's code (tests/test_book.py)."""
+    long = []
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            doc = ast.get_docstring(node) if isinstance(
+                node, (ast.Module, ast.ClassDef, ast.FunctionDef)) else None
+            long += [f"{path.name}: {line.strip()[:60]}" for line in (doc or "").splitlines()
+                     if line.startswith("    ") and len(line) > 88]
+    assert not long, long

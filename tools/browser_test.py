@@ -57,6 +57,7 @@ return {raw: raw, errors: document.querySelectorAll("mjx-merror").length,
         uncaptioned: images.filter(i => !captioned(i)).length,
         scales: images.filter(i => i.naturalWidth > 0).map(scale),
         code: [...document.querySelectorAll("div.highlight pre")]
+            .filter(p => !p.closest(".cell_output"))  // printed output may scroll
             .filter(p => p.scrollWidth > p.clientWidth + 1).length};
 """
 
