@@ -85,7 +85,7 @@ def test_every_notebook_has_a_recorded_execution_time():
     assert {p.name for p in NOTEBOOKS} - NOT_CHAPTERS <= timed, "run make execute"
 
 
-CODE_WIDTH = 88  # characters: what fits a code block at 1280 px in 12 px type (custom.css)
+CODE_WIDTH = 88  # characters: what fits a code block at 1280 px in 11.7 px type (custom.css)
 
 
 def fenced_code(markdown: str) -> list:
