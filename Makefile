@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 NB_DIRS := book
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg --ignore=_build
 
-.PHONY: book test unit notebooks reader build-book colab-like browser-test lab lab-source execute \
+.PHONY: book test unit notebooks reader build-book colab-like browser-test lab lab-source execute otter \
 	robustness colab-cells student student-book publish bench clean
 
 book: $(STAMP) build-book
@@ -120,6 +120,11 @@ student:
 		(python3 -m venv _build/student-venv && \
 		 _build/student-venv/bin/pip install -q $(STUDENT_NEEDS))
 	$(STUDENT_PY) tools/student.py $(STUDENT)
+
+# The labs in otter-grader's assignment format for courses that grade (tools/otter_export.py):
+# Otter Assign masters in _build/otter/; the guide says how to assign and grade them
+otter: $(STAMP)
+	$(PY) tools/otter_export.py _build/otter
 
 clean:
 	rm -rf _build student
