@@ -60,7 +60,7 @@ def test_chapter_conventions(path):
     hidden_checks = [c for c in code_cells(nb) if "remove-cell" in c["metadata"].get("tags", [])
                      and "mt.assert_claim(" in "".join(c["source"])]
     assert hidden_checks, "claims in the prose need a hidden (remove-cell) mt.assert_claim check"
-    glued = set(re.findall(r'glue\("([^"]+)"', source))
+    glued = set(re.findall(r'glue\(\s*"([^"]+)"', source))
     prose = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
     used = set(re.findall(r"\{glue:text\}`([^`:]+)", prose))
     assert used <= glued, f"prose uses unglued names {used - glued}"
