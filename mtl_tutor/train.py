@@ -162,7 +162,7 @@ def fit(model: nn.Module, data, *, epochs: int = 100, lr: float = 1e-2, batch_si
     fused = device.type in ("cpu", "cuda")
     optimizer = torch.optim.Adam(groups, lr=lr, weight_decay=weight_decay, fused=fused)
 
-    losses_of = losses_function(data.tasks, getattr(data, "missing_labels", False))
+    losses_of = losses_function(data.tasks, data.missing_labels)
     val_y = None if val is None else val.stacked_y()
     set_mode = mode_switch(model)
     shapes_gradients = hasattr(weighting, "backward")  # it runs the backward pass itself
@@ -191,12 +191,12 @@ def fit(model: nn.Module, data, *, epochs: int = 100, lr: float = 1e-2, batch_si
                 batch_sizes.append(batch.n)
 
             sizes = torch.tensor(batch_sizes, dtype=batch_losses[0].dtype, device=device)
-            train_vec = sizes @ torch.stack(batch_losses) / train.n
+            parts = [sizes @ torch.stack(batch_losses) / train.n]
             set_mode(False)
             if val is not None:
                 with torch.no_grad():
-                    train_vec = torch.cat([train_vec, losses_of(model(val.x), val_y)])
-            both = train_vec.tolist()  # the epoch's one read from the device
+                    parts.append(losses_of(model(val.x), val_y))
+            both = torch.cat(parts).tolist()  # the epoch's one read from the device
             train_losses, val_list = both[:len(data.names)], both[len(data.names):]
             _check_diverged(epoch, data.names, train_losses, lr)
             if hasattr(weighting, "epoch_end"):  # weightings that follow the loss curves
@@ -274,7 +274,7 @@ def evaluate(model: nn.Module, data, split: str = "test", device=None) -> pd.Dat
     model.to(device).eval()
     part = data.split(split).to(device)
     preds = model(part.x)
-    missing = getattr(data, "missing_labels", False)
+    missing = data.missing_labels
     loss, error = ((labelled_only(task_loss, math.nan), labelled_only(task_error, math.nan))
                    if missing else (task_loss, task_error))
     scales = data.info.get("target_scale", {})
