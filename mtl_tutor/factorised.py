@@ -20,7 +20,7 @@ import copy
 import torch
 from torch import nn
 
-from .layers import stacked_conv2d, stacked_linear
+from .layers import TaskConv2d, TaskLinear, stacked_conv2d, stacked_linear
 from .tensors import (
     hosvd,
     rank_for_threshold,
@@ -28,6 +28,7 @@ from .tensors import (
     tt_svd,
     tt_to_tensor,
     tucker_to_tensor,
+    weight_similarity,
 )
 
 
@@ -155,17 +156,30 @@ class DMTRLConv2d(nn.Module):
 
 
 def layer_sharing_strength(layer) -> float:
-    """rho of a DMTRL layer: 0 when its task factor keeps tasks apart, 1 when all tasks
-    use the same combination (see `tensors.sharing_strength`)."""
+    """rho of a DMTRL layer's task factor (see `tensors.sharing_strength` for its scale:
+    1 when all tasks use the same combination, 0.82 for ten tasks' S = I)."""
     return sharing_strength(layer.weights.task_factor().detach())
+
+
+def layer_weight_similarity(layer) -> float:
+    """`tensors.weight_similarity` of a task-stacked layer's composed weights: a DMTRL
+    layer, or an STL `TaskLinear` / `TaskConv2d`. Does not depend on the factorisation."""
+    if hasattr(layer, "stacked_weight"):
+        stack = layer.stacked_weight()
+    elif isinstance(layer, (TaskLinear, TaskConv2d)):
+        stack = layer.weight
+    else:
+        raise TypeError(f"layer_weight_similarity needs a task-stacked layer (DMTRL, "
+                        f"TaskLinear, TaskConv2d), got {type(layer).__name__}; a layer "
+                        "shared by all tasks has one weight, similarity 1 by definition.")
+    stack = stack.detach()
+    return weight_similarity(stack.reshape(stack.shape[0], -1).T)
 
 
 def factorise(model: nn.Module, kind, threshold=0.1) -> nn.Module:
     """A copy of `model` in which every task-stacked layer (`TaskLinear`, `TaskConv2d`) is
     replaced by its DMTRL factorisation with `kind`; shared layers and per-task heads of
     other types (e.g. the separate heads of heterogeneous tasks) are kept as they are."""
-    from .layers import TaskConv2d, TaskLinear
-
     model = copy.deepcopy(model)
     for module in list(model.modules()):
         for name, child in list(module.named_children()):

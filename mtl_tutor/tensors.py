@@ -136,24 +136,44 @@ def tt_to_tensor(cores) -> torch.Tensor:
     return x.squeeze(0).squeeze(-1)
 
 
-def sharing_strength(task_factor: torch.Tensor, normalise: bool = True) -> float:
-    """How much the tasks share, from the task factor S of W = L S (shape (k, tasks)).
-
-    Each task's column is made non-negative and summing to one (absolute values, then a
-    softmax) unless `normalise` is False, and rho is the mean cosine similarity between
-    the columns of two different tasks: 0 for STL's S = I, 1 for hard sharing's S (one
-    row of ones), which are measured as they are (normalise=False).
-    """
-    s = task_factor
-    if s.dim() != 2 or s.shape[1] < 2:
-        raise ValueError("sharing_strength needs a task factor of shape (k, tasks) with at "
-                         f"least two tasks, got {tuple(s.shape)}.")
-    if normalise:
-        s = torch.softmax(s.abs(), dim=0)
-    columns = torch.nn.functional.normalize(s, dim=0)
-    cosine = columns.T @ columns
-    t = s.shape[1]
+def mean_cosine(columns: torch.Tensor) -> float:
+    """The mean cosine similarity between two different columns of a (d, tasks) matrix,
+    over the T(T - 1) ordered pairs: 1 when every column points the same way, 0 when all
+    are orthogonal. Both measures of sharing below are this, on different matrices."""
+    if columns.dim() != 2 or columns.shape[1] < 2:
+        raise ValueError("mean_cosine needs a matrix of shape (d, tasks) with at least two "
+                         f"tasks, got {tuple(columns.shape)}.")
+    unit = torch.nn.functional.normalize(columns, dim=0)
+    cosine = unit.T @ unit
+    t = columns.shape[1]
     return ((cosine.sum() - cosine.diagonal().sum()) / (t * (t - 1))).item()
+
+
+def sharing_strength(task_factor: torch.Tensor) -> float:
+    """Yang & Hospedales' sharing strength rho of a task factor S (k, tasks) in W = L S:
+    each task's column made non-negative and summing to one (absolute values, then a
+    softmax over the k components), then `mean_cosine`. 1 when every task uses the same
+    combination; *not* 0 for STL: S = I scores (2e + T - 2) / (e^2 + T - 1), 0.82 for ten
+    tasks, a random orthogonal S about 0.96, a scaled one less. rho depends on how the
+    weights are factorised (L S = (L M)(M^-1 S)), so read it against these values and its
+    own value before training; `weight_similarity` does not depend on the factorisation.
+    """
+    if task_factor.dim() != 2 or task_factor.shape[1] < 2:
+        raise ValueError("sharing_strength needs a task factor of shape (k, tasks) with at "
+                         f"least two tasks, got {tuple(task_factor.shape)}.")
+    return mean_cosine(torch.softmax(task_factor.abs(), dim=0))
+
+
+def weight_similarity(stack: torch.Tensor) -> float:
+    """How alike the tasks' weights are, from a layer's stack with the tasks on the LAST
+    axis ((in, out, tasks), or W = L S composed): `mean_cosine` of the tasks' flattened
+    weight vectors. 1 for hard sharing (identical weights), about 0 for independently
+    initialised ones. It sees only the composed weights, so any factorisation of the same
+    weights scores the same."""
+    if stack.dim() < 2 or stack.shape[-1] < 2:
+        raise ValueError("weight_similarity needs a stack with at least two tasks on its "
+                         f"last axis, got shape {tuple(stack.shape)}.")
+    return mean_cosine(stack.reshape(-1, stack.shape[-1]))
 
 
 def _check_mode(x, mode):

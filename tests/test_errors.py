@@ -201,6 +201,13 @@ CASES = {
     "sharing strength of one task": (lambda: mt.tensors.sharing_strength(torch.ones(3, 1)),
                                      ValueError,
                                      "at least two tasks"),
+    "weight similarity of one task": (lambda: mt.tensors.weight_similarity(torch.ones(3, 1)),
+                                      ValueError,
+                                      "at least two tasks"),
+    "weight similarity of a shared layer": (
+        lambda: mt.factorised.layer_weight_similarity(torch.nn.Linear(3, 2)),
+        TypeError,
+        "similarity 1 by definition"),
 }
 
 

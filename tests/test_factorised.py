@@ -90,6 +90,21 @@ def test_sharing_strength_of_identical_and_independent_tasks():
     assert layer_sharing_strength(independent) < 0.95
 
 
+def test_weight_similarity_of_a_layer_is_that_of_its_composed_weights():
+    from mtl_tutor import TaskLinear
+    from mtl_tutor.factorised import TTWeights, TuckerWeights, layer_weight_similarity
+
+    torch.manual_seed(4)
+    stl = TaskLinear(4, 6, 5)
+    want = layer_weight_similarity(stl)
+    for kind in (LAFWeights, TuckerWeights, TTWeights):  # exact at a tiny threshold
+        layer = DMTRLLinear.from_stack(kind, stl.weight, stl.bias, threshold=1e-4)
+        assert layer_weight_similarity(layer) == pytest.approx(want, abs=1e-4)
+    same = DMTRLLinear.from_stack(LAFWeights, torch.randn(1, 6, 5).repeat(4, 1, 1),
+                                  torch.zeros(4, 5), threshold=0.01)
+    assert layer_weight_similarity(same) == pytest.approx(1.0)
+
+
 def test_bad_threshold_is_a_clear_error(linear_stack):
     with pytest.raises(ValueError, match="strictly between 0 and 1"):
         DMTRLLinear.from_stack(LAFWeights, linear_stack.weight, linear_stack.bias, threshold=2)

@@ -28,7 +28,8 @@ def reverse_gradient(x, scale=1.0):
 
 
 def rho(S, normalise=False):
-    """Mean cosine between two different tasks' columns (softmax of |S| first if asked)."""
+    """Mean cosine between two different tasks' columns (the paper's rho: softmax of |S|
+    first, if asked)."""
     if normalise:
         S = torch.softmax(S.abs(), dim=0)
     c = torch.nn.functional.normalize(S, dim=0)
@@ -188,8 +189,8 @@ def test_shuffle(capsys):
         assert not ok and hint in out, (name, out)
 
 
-def test_sharing_strength(capsys):
-    assert verdict(capsys, labs.check_sharing_strength,
+def test_mean_cosine(capsys):
+    assert verdict(capsys, labs.check_mean_cosine,
                    lambda S: rho(S))[0]
 
     def cosines(S, dim=0):
@@ -208,7 +209,7 @@ def test_sharing_strength(capsys):
         "crash": (lambda S: S.foo, "raised AttributeError"),
     }
     for name, (fn, hint) in cases.items():
-        ok, out = verdict(capsys, labs.check_sharing_strength, fn)
+        ok, out = verdict(capsys, labs.check_mean_cosine, fn)
         assert not ok and hint in out, (name, out)
 
 
@@ -220,7 +221,7 @@ def test_odd_answers_get_a_hint_never_a_traceback(capsys):
     """Whatever a student's function returns, every check answers with a hint."""
     data = mt.problems.make_related_tasks(n_tasks=3, n_train=10)
     checks = [labs.check_total_loss, labs.check_pairwise_penalty,
-              labs.check_gradient_reversal, labs.check_shuffle, labs.check_sharing_strength,
+              labs.check_gradient_reversal, labs.check_shuffle, labs.check_mean_cosine,
               lambda fn: labs.check_head_outputs(fn, data)]
     for check in checks:
         for odd in ODD_ANSWERS:
@@ -261,7 +262,7 @@ def test_head_outputs_rejects_unregistered_heads_and_a_linear_trunk(capsys):
     assert not ok and "linear in its inputs" in out, out
 
 
-def test_sharing_strength_takes_every_numeric_form(capsys):
+def test_mean_cosine_takes_every_numeric_form(capsys):
     """A float, a 0-d tensor, a one-element tensor and a NumPy scalar are all right answers."""
     import numpy as np
 
@@ -271,35 +272,36 @@ def test_sharing_strength_takes_every_numeric_form(capsys):
     for form in (as_float, lambda S: torch.tensor(as_float(S)),
                  lambda S: torch.tensor([as_float(S)]), lambda S: np.float32(as_float(S)),
                  lambda S: np.array(as_float(S))):
-        ok, out = verdict(capsys, labs.check_sharing_strength, form)
+        ok, out = verdict(capsys, labs.check_mean_cosine, form)
         assert ok, out
-    ok, out = verdict(capsys, labs.check_sharing_strength, lambda S: np.zeros(3))
+    ok, out = verdict(capsys, labs.check_mean_cosine, lambda S: np.zeros(3))
     assert not ok and "one number" in out
 
 
 @pytest.mark.slow
-def test_lab_tensor_runs_on_with_a_tensor_valued_rho():
+def test_lab_tensor_runs_on_with_a_tensor_valued_answer():
     """Issue 22: a rho returning a 0-d tensor passed its check, then the next cells crashed.
-    Parts 1 to 3 of the lab, with that answer in place of the solution, run without error."""
+    Parts 1 to 3 of the lab, with such an answer (the mean cosine as a 0-d tensor) in place
+    of the solution, run without error and measure what the solution measures."""
     import nbformat
     from nbclient import NotebookClient
 
     path = ROOT / "book" / "labs" / "lab_tensor.ipynb"
     nb = nbformat.read(path, as_version=4)
-    answer = next(i for i, c in enumerate(nb.cells) if c.source.startswith("def rho("))
+    answer = next(i for i, c in enumerate(nb.cells) if c.source.startswith("def mean_cosine("))
     nb.cells[answer].source = (
-        "def rho(S):\n"
-        "    c = torch.nn.functional.normalize(S, dim=0)\n"
+        "def mean_cosine(M):\n"
+        "    c = torch.nn.functional.normalize(M, dim=0)\n"
         "    gram = c.T @ c\n"
-        "    T = S.shape[1]\n"
+        "    T = M.shape[1]\n"
         "    return (gram.sum() - gram.trace()) / (T * (T - 1))  # a 0-d tensor\n")
     part4 = next(i for i, c in enumerate(nb.cells) if "def fair(" in c.source)
     nb.cells = nb.cells[:part4]
     NotebookClient(nb, timeout=300, kernel_name="python3",
                    resources={"metadata": {"path": str(path.parent)}}).execute()
-    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
-                      for o in c.outputs)
-    assert "Correct:" in printed and "rho = 0.444" in printed
+    printed = "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "")
+                      for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert "Correct:" in printed and "0.444" in printed and "0.804" in printed
 
 
 # --- The wider suite: more of the mistakes students make, and more right answers. ---------
@@ -579,7 +581,7 @@ def test_shuffle_more_answers(capsys):
     })
 
 
-def test_sharing_strength_more_answers(capsys):
+def test_mean_cosine_more_answers(capsys):
     import numpy as np
 
     def loop(S):
@@ -607,7 +609,7 @@ def test_sharing_strength_more_answers(capsys):
         T = S.shape[1]
         return (gram.sum() - gram.trace()) / (T * (T - 1))
 
-    _assert_right(capsys, labs.check_sharing_strength, {
+    _assert_right(capsys, labs.check_mean_cosine, {
         "loop": loop, "upper": upper, "numpy": with_numpy, "in place": in_place,
     })
 
@@ -621,17 +623,17 @@ def test_sharing_strength_more_answers(capsys):
 
     T_ = lambda S: S.shape[1]  # noqa: E731
 
-    _assert_cases(capsys, labs.check_sharing_strength, {
+    _assert_cases(capsys, labs.check_mean_cosine, {
         "sum": (lambda S: off(S), "sum"),
         "T squared": (lambda S: off(S) / T_(S) ** 2, "T(T - 1)"),
         "upper over all pairs": (lambda S: off(S) / 2 / (T_(S) * (T_(S) - 1)), "half"),
         "rows counted": (lambda S: off(S) / (S.shape[0] * (S.shape[0] - 1)), "number of tasks"),
         "softmax": (lambda S: rho(S, normalise=True), "normalise"),
         "absolute": (lambda S: (gram(S).abs().sum() - T_(S)) / (T_(S) * (T_(S) - 1)),
-                     "rho should be"),
+                     "mean cosine should be"),
         "list": (lambda S: [rho(S)], "return a number"),
         "string": (lambda S: "0.5", "return a number"),
-        "nan": (lambda S: float("nan"), "rho should be"),
+        "nan": (lambda S: float("nan"), "mean cosine should be"),
         "stub": (_stub, "no answer yet"),
         "shape error": (lambda S: torch.cat([S, S[:1]], 1) @ S, "raised RuntimeError"),
     })
@@ -707,8 +709,8 @@ def test_answers_that_call_the_library_are_refused(capsys):
         labs.check_gradient_reversal: [library_reversal,
                                        lambda x, s: mt.adversarial.GradientReversal(s)(x)],
         labs.check_shuffle: [lambda y, seed: mechanisms.shuffle_task(y, "a", seed)],
-        labs.check_sharing_strength: [mt.tensors.sharing_strength,
-                                      lambda S: mt.tensors.sharing_strength(S, False)],
+        labs.check_mean_cosine: [mt.tensors.mean_cosine, mt.tensors.weight_similarity,
+                                 lambda S: mt.tensors.mean_cosine(S)],
     }
     for check, answers in borrowed.items():
         for answer in answers:

@@ -85,15 +85,39 @@ def test_compose_then_decompose_round_trips():
     torch.testing.assert_close(tensors.tt_to_tensor(cores), x)
 
 
-def test_sharing_strength_reference_matrices():
-    assert tensors.sharing_strength(torch.eye(5), normalise=False) == pytest.approx(0.0)
+def test_mean_cosine_reference_matrices():
+    assert tensors.mean_cosine(torch.eye(5)) == pytest.approx(0.0)
+    assert tensors.mean_cosine(torch.randn(4, 1).repeat(1, 3)) == pytest.approx(1.0)
+    clusters = torch.zeros(2, 10)
+    clusters[0, :5], clusters[1, 5:] = 1.0, 1.0
+    assert tensors.mean_cosine(clusters) == pytest.approx(40 / 90)  # pairs in a cluster
+
+
+def test_sharing_strength_is_the_papers_normalised_rho():
+    e = torch.e
+    for T in (2, 10):  # S = I by formula: (2e + T - 2) / (e^2 + T - 1)
+        want = (2 * e + T - 2) / (e ** 2 + T - 1)
+        assert tensors.sharing_strength(torch.eye(T)) == pytest.approx(want, rel=1e-5)
     hard = torch.zeros(5, 5)
     hard[0] = 1.0
-    assert tensors.sharing_strength(hard, normalise=False) == pytest.approx(1.0)
-    # a learned factor with identical columns shares fully, after normalisation too
+    assert tensors.sharing_strength(hard) == pytest.approx(1.0)
     same = torch.randn(4, 1).repeat(1, 3)
     assert tensors.sharing_strength(same) == pytest.approx(1.0)
-    assert 0.0 < tensors.sharing_strength(torch.randn(4, 6)) < 1.0
+
+
+def test_weight_similarity_does_not_depend_on_the_factorisation_but_rho_does():
+    g = torch.Generator().manual_seed(0)
+    L, S = torch.randn(12, 4, generator=g), torch.randn(4, 6, generator=g)
+    M = torch.diag(torch.tensor([3.0, 0.5, 1.0, 2.0])) + 0.1 * torch.randn(4, 4, generator=g)
+    other_L, other_S = L @ M, torch.linalg.solve(M, S)  # (L M)(M^-1 S) = L S
+    torch.testing.assert_close(other_L @ other_S, L @ S, atol=1e-4, rtol=1e-4)
+    assert tensors.weight_similarity(other_L @ other_S) == pytest.approx(
+        tensors.weight_similarity(L @ S), abs=1e-5)
+    assert abs(tensors.sharing_strength(other_S) - tensors.sharing_strength(S)) > 0.01
+    # a (in, out, tasks) stack: the tasks' flattened weights
+    stack = torch.randn(3, 4, 5, generator=g)
+    assert tensors.weight_similarity(stack) == pytest.approx(
+        tensors.mean_cosine(stack.reshape(12, 5)))
 
 
 @pytest.mark.parametrize("call,message", [

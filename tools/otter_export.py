@@ -56,10 +56,10 @@ assert torch.allclose(_x.grad, torch.full_like(_x, -2.0))""",
 _y = torch.arange(30.0)
 _s = ANSWER(_y, 7)
 assert sorted(_s.tolist()) == _y.tolist() and torch.equal(_s, ANSWER(_y, 7))""",
-    "check_sharing_strength": """import torch
+    "check_mean_cosine": """import torch
 import mtl_tutor as mt
-_S = torch.randn(4, 6, generator=torch.Generator().manual_seed(5))
-assert abs(float(ANSWER(_S)) - mt.tensors.sharing_strength(_S, normalise=False)) < 1e-5""",
+_M = torch.randn(4, 6, generator=torch.Generator().manual_seed(5))
+assert abs(float(ANSWER(_M)) - mt.tensors.mean_cosine(_M)) < 1e-5""",
     "check_head_outputs": """_x = data.test.x[:7] if data.test.shared_inputs else data.test.x[:, :7]
 _out = ANSWER(_x)
 assert all(len(_out[name]) == 7 for name in data.names)""",

@@ -10,8 +10,8 @@ Every check prints its verdict and returns a `Verdict`, which is true when the a
 from .lab_auxiliary import check_gradient_reversal
 from .lab_mechanisms import check_shuffle
 from .lab_sharing import check_head_outputs, check_pairwise_penalty, check_total_loss
-from .lab_tensor import check_sharing_strength
+from .lab_tensor import check_mean_cosine
 from .verdict import Verdict
 
-__all__ = ["Verdict", "check_gradient_reversal", "check_head_outputs", "check_pairwise_penalty",
-           "check_shuffle", "check_sharing_strength", "check_total_loss"]
+__all__ = ["Verdict", "check_gradient_reversal", "check_head_outputs", "check_mean_cosine",
+           "check_pairwise_penalty", "check_shuffle", "check_total_loss"]

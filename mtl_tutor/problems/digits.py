@@ -19,22 +19,32 @@ from ..layers import TaskLinear
 SIZES = (64, 32, 32, 16, 1)  # pixels, three hidden layers, one output per task
 
 
-def load_digit_tasks(train_fraction=0.1, seed=0, n_val=300, n_test=500) -> MultiTaskData:
+def load_digit_tasks(per_digit=10, seed=0, val_per_digit=None, n_test=500) -> MultiTaskData:
     """Ten binary tasks "is it digit k?" on shared 8x8 images, shaped (n, 1, 8, 8) in [0, 1].
 
-    A fixed test set of `n_test` images and validation set of `n_val` are set aside (the
-    same for every fraction and seed); the training set is a `train_fraction` of the rest,
-    drawn with `seed`.
+    A fixed test set of `n_test` images is set aside (the same for every size and seed).
+    From the rest, drawn with `seed`, the training set takes `per_digit` images of every
+    digit (stratified: no digit is missing) and the validation set `val_per_digit` others of
+    every digit (by default as many as training: validation sized to the training set).
     """
-    if not 0 < train_fraction <= 1:
-        raise ValueError(f"train_fraction must lie in (0, 1], got {train_fraction}.")
+    val_per_digit = per_digit if val_per_digit is None else val_per_digit
     digits = load_digits()
     x = torch.tensor(digits.images, dtype=torch.float32)[:, None] / 16.0
     labels = torch.tensor(digits.target)
     order = torch.randperm(len(x), generator=torch.Generator().manual_seed(1234))
-    test, val, pool = order[:n_test], order[n_test:n_test + n_val], order[n_test + n_val:]
-    pick = torch.randperm(len(pool), generator=torch.Generator().manual_seed(seed))
-    train = pool[pick[:max(10, round(train_fraction * len(pool)))]]
+    test, pool = order[:n_test], order[n_test:]
+    fewest = min(int((labels[pool] == k).sum()) for k in range(10))
+    for name, n in [("per_digit", per_digit), ("val_per_digit", val_per_digit)]:
+        if not isinstance(n, int) or n < 1:
+            raise ValueError(f"{name} must be a positive whole number, got {n!r}.")
+    if per_digit + val_per_digit > fewest:
+        raise ValueError(f"per_digit + val_per_digit = {per_digit + val_per_digit} images of "
+                         f"a digit, but the pool has only {fewest} of the rarest one: "
+                         f"ask for fewer, or a smaller n_test.")
+    shuffled = pool[torch.randperm(len(pool), generator=torch.Generator().manual_seed(seed))]
+    by_digit = [shuffled[labels[shuffled] == k] for k in range(10)]
+    train = torch.cat([d[:per_digit] for d in by_digit])
+    val = torch.cat([d[per_digit:per_digit + val_per_digit] for d in by_digit])
     tasks = [Task(f"is_{k}", "binary") for k in range(10)]
 
     def split(index):
@@ -81,10 +91,10 @@ def factorise_net(net: DigitNet, kind, threshold=0.1) -> DigitNet:
     return factorise(net, kind, threshold)
 
 
-def load_digit_pair(train_fraction=0.1, seed=0) -> MultiTaskData:
+def load_digit_pair(per_digit=10, seed=0) -> MultiTaskData:
     """Heterogeneous MTL on the same images: the ten-way digit (multiclass) and whether the
     digit is 5 or more (binary). Inputs are the 64 pixels, shape (n, 64)."""
-    ten = load_digit_tasks(train_fraction, seed)
+    ten = load_digit_tasks(per_digit, seed)
     tasks = [Task("digit", "multiclass", 10), Task("big", "binary")]
 
     def split(name):
@@ -102,3 +112,39 @@ def multiclass_error(model, data, split="test") -> float:
     device = next(model.parameters()).device
     scores = model(part.x.to(device)).stacked.cpu()  # (n, 10)
     return (scores.argmax(dim=1) != data.info["labels"][split]).float().mean().item()
+
+
+@torch.no_grad()
+def balanced_error(model, data, split="test") -> float:
+    """The one-vs-all tasks' balanced error, averaged over the ten tasks: for each task the
+    mean of its error on positives and its error on negatives. A classifier that always says
+    "no" scores 0.5 (its plain error is 0.1), so it measures what the network learned about
+    the rare positives."""
+    model.eval()
+    part = data.split(split)
+    device = next(model.parameters()).device
+    says_yes = model(part.x.to(device)).stacked.cpu() > 0  # (n, 10) logits
+    is_yes = torch.nn.functional.one_hot(data.info["labels"][split], 10).bool()
+    miss = (says_yes != is_yes).float()
+    on_positives = (miss * is_yes).sum(0) / is_yes.sum(0)
+    on_negatives = (miss * ~is_yes).sum(0) / (~is_yes).sum(0)
+    return ((on_positives + on_negatives) / 2).mean().item()
+
+
+@torch.no_grad()
+def mean_auc(model, data, split="test") -> float:
+    """The one-vs-all tasks' area under the ROC curve, averaged over the ten tasks: the
+    chance that a random positive image scores above a random negative one (ties count
+    half). 0.5 is chance; unlike an error rate it needs no decision threshold."""
+    model.eval()
+    part = data.split(split)
+    device = next(model.parameters()).device
+    scores = model(part.x.to(device)).stacked.cpu()
+    labels = data.info["labels"][split]
+    areas = []
+    for k in range(10):
+        positive, negative = scores[labels == k, k], scores[labels != k, k]
+        above = (positive[:, None] > negative[None]).float().mean()
+        tied = (positive[:, None] == negative[None]).float().mean()
+        areas.append(above + tied / 2)
+    return torch.stack(areas).mean().item()
