@@ -28,11 +28,18 @@ SKIP = {"status.ipynb"}  # it only shows stored records
 
 
 def failures(path: Path, setting: dict) -> tuple[list, float]:
-    nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
-    client = NotebookClient(nb, timeout=1800, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(path.parent)}})
-    client.execute(env={**os.environ, **setting})
+    for attempt in range(3):
+        nb = nbformat.read(path, as_version=4)
+        client = NotebookClient(nb, timeout=1800, kernel_name="python3", allow_errors=True,
+                                resources={"metadata": {"path": str(path.parent)}})
+        try:
+            client.execute(env={**os.environ, **setting})
+            break
+        except RuntimeError as error:
+            # two kernels started at the same moment can pick the same port; start again
+            if "before replying to kernel_info" not in str(error) or attempt == 2:
+                raise
     found = []
     for index, cell in enumerate(nb.cells):
         for output in cell.get("outputs", []):
