@@ -1,4 +1,5 @@
-"""Tensor basics for tensor-factorised MTL: unfolding, mode products, Tucker and TT.
+"""Tensor basics for tensor-factorised MTL: unfolding, mode products, Tucker, TT and CP,
+and two measures of how alike tasks' weights are.
 
 Conventions: the mode-n unfolding puts axis n first and flattens the rest in their
 original (C) order, so `unfold(X, n)` has shape (X.shape[n], X.numel() // X.shape[n]) and
@@ -134,6 +135,43 @@ def tt_to_tensor(cores) -> torch.Tensor:
     for core in cores[1:]:
         x = tensor_dot(x, core, [x.dim() - 1], [0])
     return x.squeeze(0).squeeze(-1)
+
+
+def khatri_rao(matrices) -> torch.Tensor:
+    """Column-wise Kronecker product of matrices with R columns each: row (i, j, ...) of the
+    result is the product of row i of the first, row j of the second, ...; the last
+    matrix's index varies fastest, matching `unfold`'s column order."""
+    out = matrices[0]
+    for m in matrices[1:]:
+        out = (out[:, None, :] * m[None, :, :]).reshape(-1, out.shape[1])
+    return out
+
+
+def cp_als(x: torch.Tensor, rank: int, iters: int = 500, tol: float = 1e-10, seed: int = 0):
+    """CP (CANDECOMP/PARAFAC): x ~ the sum over r of the outer products of the r-th columns of
+    one factor per mode, (I_n, rank) each, fitted by alternating least squares from a seeded
+    random start. Stops when the relative error changes by less than `tol`."""
+    if not isinstance(rank, numbers.Integral) or rank < 1:
+        raise ValueError(f"rank must be a positive whole number, got {rank!r}.")
+    g = torch.Generator().manual_seed(seed)
+    factors = [torch.randn(n, rank, generator=g, dtype=x.dtype) for n in x.shape]
+    previous = math.inf
+    for _ in range(iters):
+        for n in range(x.dim()):
+            others = [factors[k] for k in range(x.dim()) if k != n]
+            gram = math.prod(f.T @ f for f in others)  # (rank, rank), elementwise products
+            factors[n] = unfold(x, n) @ khatri_rao(others) @ torch.linalg.pinv(gram)
+        error = relative_error(x, cp_to_tensor(factors))
+        if abs(previous - error) < tol:
+            break
+        previous = error
+    return factors
+
+
+def cp_to_tensor(factors) -> torch.Tensor:
+    """Rebuild the full tensor from CP factors."""
+    shape = [f.shape[0] for f in factors]
+    return (factors[0] @ khatri_rao(factors[1:]).T).reshape(shape)
 
 
 def mean_cosine(columns: torch.Tensor) -> float:

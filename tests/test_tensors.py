@@ -155,10 +155,23 @@ def test_every_reachable_rank_works(x):
     assert tuple(core.shape) == (4, 5, 6)
 
 
+def test_cp_als_recovers_a_low_rank_tensor():
+    g = torch.Generator().manual_seed(0)
+    factors = [torch.randn(n, 3, generator=g, dtype=torch.float64) for n in (6, 5, 4)]
+    x = tensors.cp_to_tensor(factors)
+    torch.testing.assert_close(x, torch.einsum("ir,jr,kr->ijk", *factors))
+    fitted = tensors.cp_als(x, 3, iters=3000, tol=1e-15)
+    assert tensors.relative_error(x, tensors.cp_to_tensor(fitted)) < 1e-6
+    kr = tensors.khatri_rao(factors[1:])  # unfold's column order: the last mode fastest
+    torch.testing.assert_close(tensors.unfold(x, 0), factors[0] @ kr.T)
+    with pytest.raises(ValueError, match="positive whole number"):
+        tensors.cp_als(x, 0)
+
+
 # --- against TensorLy (a test-only dependency), at valid ranks -------------------------------
 
 tl = pytest.importorskip("tensorly")
-from tensorly.decomposition import tensor_train, tucker  # noqa: E402
+from tensorly.decomposition import parafac, tensor_train, tucker  # noqa: E402
 
 
 def test_unfold_fold_and_mode_product_match_tensorly(x):
@@ -200,3 +213,19 @@ def test_hosvd_is_quasi_optimal_against_tensorlys_tucker(x, ranks):
                                              for n, r in zip(x.shape, ranks)]))
     ours, theirs = errors(structured + 0.01 * rng.normal(size=x.shape))
     assert theirs <= ours + 1e-9 and ours <= 1.01 * theirs
+
+
+def test_cp_als_fits_as_well_as_tensorlys_parafac():
+    """On a noisy rank-3 tensor both alternating least squares reach the same error (to
+    0.001), and the Khatri-Rao products agree (TensorLy unfolds in our column order)."""
+    rng = np.random.default_rng(2)
+    factors = [rng.normal(size=(n, 3)) for n in (7, 6, 5)]
+    x = tl.cp_to_tensor((np.ones(3), factors)) + 0.05 * rng.normal(size=(7, 6, 5))
+    ours = tensors.relative_error(torch.from_numpy(x), tensors.cp_to_tensor(
+        tensors.cp_als(torch.from_numpy(x), 3, iters=2000, tol=1e-13)))
+    theirs_cp = parafac(x, rank=3, n_iter_max=2000, tol=1e-13, init="svd")
+    theirs = np.linalg.norm(tl.cp_to_tensor(theirs_cp) - x) / np.linalg.norm(x)
+    assert abs(ours - theirs) < 1e-3
+    np.testing.assert_allclose(
+        tensors.khatri_rao([torch.from_numpy(f) for f in factors[1:]]).numpy(),
+        tl.tenalg.khatri_rao(factors[1:]), atol=1e-12)
