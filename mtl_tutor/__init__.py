@@ -65,6 +65,8 @@ from .train import (
     task_losses,
 )
 from .weighting import (
+    MGDA,
+    CAGrad,
     DynamicWeightAverage,
     FixedWeights,
     GradNorm,
@@ -91,7 +93,7 @@ __all__ = [
     "save_checkpoint", "load_checkpoint",
     # loss weighting
     "FixedWeights", "UncertaintyWeighting", "DynamicWeightAverage", "GradNorm", "PCGrad",
-    "project_conflicts",
+    "MGDA", "CAGrad", "project_conflicts",
     # soft sharing
     "sharing_penalty", "pairwise_l2", "trace_norm", "mean_task_distance", "singular_values",
     "stacked_weights",

@@ -113,17 +113,27 @@ def project_conflicts(grads: torch.Tensor, generator=None) -> torch.Tensor:
 
 class PCGrad:
     """Projecting conflicting gradients (Yu et al., 2020): the sum of the tasks' gradients
-    after `project_conflicts`. Non-conflicting gradients are left unchanged."""
+    after `project_conflicts`. Non-conflicting gradients are left unchanged. `weights`
+    (optional, {task: weight}) scale the tasks' losses first, e.g. weights found by a grid
+    search."""
 
-    def __init__(self, model: nn.Module, seed: int = 0):
+    def __init__(self, model: nn.Module, seed: int = 0, weights: dict | None = None):
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.generator = torch.Generator().manual_seed(seed)
+        self.weighting = FixedWeights(weights) if weights is not None else None
+
+    def _weighted(self, losses):
+        if self.weighting is None:
+            return dict(losses)
+        self.weighting(losses)  # checks the task names
+        return {name: self.weighting.weights[name] * loss for name, loss in losses.items()}
 
     def __call__(self, losses):  # the value reported when fit needs one
-        return equal_weights(losses)
+        return equal_weights(self._weighted(losses))
 
     def backward(self, losses):
-        grads = torch.stack([_flat_grads(loss, self.params) for loss in losses.values()])
+        grads = torch.stack([_flat_grads(loss, self.params)
+                             for loss in self._weighted(losses).values()])
         _assign_grads(self.params, project_conflicts(grads, self.generator).sum(dim=0))
 
 
@@ -162,3 +172,112 @@ class GradNorm(nn.Module):
         self.w.grad = torch.autograd.grad((norms - target).abs().sum(), self.w,
                                           retain_graph=True)[0]
         (self.w.detach() * L).sum().backward()
+
+
+def min_norm_weights(grads: torch.Tensor, iters: int = 1000) -> torch.Tensor:
+    """MGDA's weights: the convex combination sum_t a_t g_t of the tasks' gradients (rows of
+    `grads`, (tasks, parameters)) with the smallest norm, by Frank-Wolfe with an exact line
+    search on their Gram matrix (Sener and Koltun, 2018). A zero norm means that no
+    direction lowers every task's loss (a Pareto-stationary point)."""
+    gram = (grads @ grads.T).tolist()
+    tasks = len(gram)
+    a = [1.0 / tasks] * tasks
+    for _ in range(iters):
+        ga = [sum(g * x for g, x in zip(row, a)) for row in gram]  # G a
+        t = min(range(tasks), key=ga.__getitem__)  # the vertex that most lowers the norm
+        u, v = sum(x * y for x, y in zip(a, ga)), ga[t]  # |g_a|^2 and g_t . g_a
+        step = min((u - v) / max(u - 2 * v + gram[t][t], 1e-30), 1.0)
+        if step <= 1e-12:
+            break
+        a = [(1 - step) * x for x in a]
+        a[t] += step
+    return torch.tensor(a, dtype=grads.dtype, device=grads.device)
+
+
+def cagrad_direction(grads: torch.Tensor, c: float = 0.5, iters: int = 100) -> torch.Tensor:
+    """CAGrad's update (Liu et al., 2021): the mean gradient g0, moved towards the weighted
+    gradient g_w that does worst for the task that gains least, within a ball of radius
+    c |g0|: d = (g0 + sqrt(phi) g_w / |g_w|) / (1 + c^2), phi = c^2 |g0|^2, where w on the
+    simplex minimises g_w . g0 + sqrt(phi) |g_w|: a tasks-by-tasks problem on the Gram
+    matrix, solved by Frank-Wolfe with an exact line search."""
+    gram = (grads @ grads.T).tolist()
+    tasks = len(gram)
+    root_phi = c * math.sqrt(max(sum(map(sum, gram)), 0.0)) / tasks  # c |g0|
+    towards_mean = [sum(row) / tasks for row in gram]  # g_t . g0
+    w = [1.0 / tasks] * tasks
+    for _ in range(iters):
+        gw = [sum(g * x for g, x in zip(row, w)) for row in gram]  # G w
+        norm = math.sqrt(max(sum(a * b for a, b in zip(w, gw)), 1e-30))
+        slope = [m + root_phi * g / norm for m, g in zip(towards_mean, gw)]
+        t = min(range(tasks), key=slope.__getitem__)  # the vertex to move towards
+        gamma = _cagrad_line_search(gram, towards_mean, root_phi, w, gw, t)
+        if gamma <= 1e-12:
+            break
+        w = [(1 - gamma) * x for x in w]
+        w[t] += gamma
+    gw = torch.tensor(w, dtype=grads.dtype, device=grads.device) @ grads
+    return (grads.mean(dim=0) + root_phi / gw.norm().clamp(min=1e-20) * gw) / (1 + c**2)
+
+
+def _cagrad_line_search(gram, towards_mean, root_phi, w, gw, t) -> float:
+    """The exact minimiser over gamma in [0, 1] of CAGrad's objective along w + gamma (e_t - w):
+    beta gamma + sqrt(phi) sqrt(A gamma^2 + B gamma + C), with F' = 0 solved in closed form."""
+    wgw = sum(a * b for a, b in zip(w, gw))
+    a_coef = gram[t][t] - 2 * gw[t] + wgw  # |g_t - g_w|^2
+    b_coef = 2 * (gw[t] - wgw)
+    beta = towards_mean[t] - sum(m * x for m, x in zip(towards_mean, w))
+    if a_coef <= 1e-30 or root_phi <= 0:
+        return 1.0 if beta < 0 else 0.0
+    r = -beta / (root_phi * math.sqrt(a_coef))  # F' = 0 where u / sqrt(u^2 + D) = r
+    if r >= 1:
+        return 1.0
+    if r <= -1:
+        return 0.0
+    d = max(4 * a_coef * wgw - b_coef**2, 0.0)
+    u = r * math.sqrt(d / (1 - r * r))
+    return min(max((u - b_coef) / (2 * a_coef), 0.0), 1.0)
+
+
+class _GradientCombiner:
+    """Shared machinery: per-task gradients on the shared parameters are combined into one
+    direction by `combine`; every other parameter gets the plain sum's gradient."""
+
+    def __init__(self, model: nn.Module, shared):
+        self.shared = [p for p in shared if p.requires_grad]
+        ids = {id(p) for p in self.shared}
+        self.others = [p for p in model.parameters() if p.requires_grad and id(p) not in ids]
+
+    def __call__(self, losses):  # the value reported when fit needs one
+        return equal_weights(losses)
+
+    def backward(self, losses):
+        grads = torch.stack([_flat_grads(loss, self.shared) for loss in losses.values()])
+        _assign_grads(self.shared, self.combine(grads))
+        if self.others:
+            total = equal_weights(losses)
+            for p, g in zip(self.others, torch.autograd.grad(total, self.others,
+                                                              allow_unused=True)):
+                if g is not None:
+                    p.grad = g if p.grad is None else p.grad + g
+
+
+class MGDA(_GradientCombiner):
+    """Multiple-gradient descent (Sener and Koltun, 2018): the shared parameters follow the
+    min-norm convex combination of the tasks' gradients, a direction that lowers every
+    task's loss while one exists. `shared`: the shared parameters (e.g. model.trunk
+    .parameters()); the heads follow their own task's gradient."""
+
+    def combine(self, grads):
+        return min_norm_weights(grads) @ grads
+
+
+class CAGrad(_GradientCombiner):
+    """Conflict-averse gradient descent (Liu et al., 2021) on the shared parameters, with
+    radius `c` (0: the mean gradient; larger: closer to MGDA's worst-case focus)."""
+
+    def __init__(self, model: nn.Module, shared, c: float = 0.5):
+        super().__init__(model, shared)
+        self.c = c
+
+    def combine(self, grads):
+        return cagrad_direction(grads, self.c) * len(grads)  # the sum's scale, as fit's
