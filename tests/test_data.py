@@ -128,3 +128,23 @@ def test_holdout_makes_a_validation_split():
     together = torch.cat([rest.x[:, 0], held.x[:, 0]]).sort().values
     assert torch.equal(together, torch.arange(20.0))  # every example once
     assert torch.equal(held.x[:, 0], held.y["a"])  # inputs and targets stay paired
+
+
+def test_task_hierarchy_builds_each_level_on_the_one_below():
+    data = mt.problems.make_task_hierarchy(n_train=30, n_val=10, n_test=2000, noise=0.0,
+                                           low_outputs=8, seed=3)
+    assert data.names == ["low", "middle", "high"]
+    assert data.train.y["low"].shape == (30, 8) and data.train.y["high"].shape == (30,)
+    assert data.info["depth"] == {"low": 1, "middle": 2, "high": 3}
+    for name in data.names:  # standardised targets
+        y = data.test.y[name]
+        assert abs(y.mean().item()) < 0.15 and abs(y.std().item() - 1) < 0.15
+    # the high task is three tanh layers deep: no linear function of the inputs fits it
+    x, high = data.test.x, data.test.y["high"]
+    design = torch.cat([x, torch.ones(len(x), 1)], 1)
+    fit = torch.linalg.lstsq(design, high[:, None]).solution
+    assert (high[:, None] - design @ fit).pow(2).mean() > 0.05
+    same = mt.problems.make_task_hierarchy(n_train=30, n_val=10, low_outputs=8, seed=3)
+    assert torch.equal(same.train.x, data.train.x)
+    with pytest.raises(ValueError, match="at least 1"):
+        mt.problems.make_task_hierarchy(low_outputs=0)

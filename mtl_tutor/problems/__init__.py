@@ -20,12 +20,14 @@ from .related import (
     make_mixed_pair,
     make_related_tasks,
     make_task_family,
+    make_task_hierarchy,
     sample_tasks,
 )
 
 __all__ = [
     "auxiliary", "digits", "mechanisms",
-    "make_related_tasks", "make_environment_tasks", "make_task_family", "make_mixed_pair",
+    "make_related_tasks", "make_environment_tasks", "make_task_family", "make_task_hierarchy",
+    "make_mixed_pair",
     "sample_tasks",
     "make_sparse_linear_tasks", "make_low_rank_linear_tasks", "make_clustered_linear_tasks",
     "make_latent_basis_linear_tasks",

@@ -187,3 +187,44 @@ def make_task_family(cluster_sizes=(3, 3), n_unrelated=1, relatedness=0.9, n_tra
 
     return sample_tasks(f, T, n_features, "regression", 1, n_train, n_val, n_test, noise,
                         shared_inputs, seed, {"groups": groups, "relatedness": relatedness})
+
+
+def make_task_hierarchy(n_train=50, n_val=50, n_test=1000, n_features=10, width=8,
+                        low_outputs=1, noise=0.3, seed=0) -> MultiTaskData:
+    """Three regression tasks at three depths of one teacher, for low supervision
+    (Sogaard and Goldberg, 2016): h1 = tanh(x W1), h2 = tanh(h1 W2), h3 = tanh(h2 W3) with
+    random W, and the tasks "low", "middle" and "high" read h1, h2 and h3 (random linear
+    read-outs, standardised, plus noise; "low" has `low_outputs` of them, e.g. `width` for
+    a low-level task that labels the whole first representation). A network can learn the
+    high task by building on what the low one needs; `info["depth"]` gives each depth."""
+    _check_sizes(n_train=n_train, n_val=n_val, n_test=n_test, n_features=n_features,
+                 width=width, low_outputs=low_outputs)
+    _check_kind_and_noise("regression", noise)
+    g = torch.Generator().manual_seed(seed)
+    sizes = [n_features, width, width, width]
+    weights = [torch.randn(a, b, generator=g) * 1.5 / math.sqrt(a)
+               for a, b in zip(sizes, sizes[1:])]
+    readouts = [torch.randn(width, k, generator=g) for k in (low_outputs, 1, 1)]
+    tasks = [Task("low", outputs=low_outputs), Task("middle"), Task("high")]
+
+    def levels(x):
+        h, out = x, []
+        for w, a in zip(weights, readouts):
+            h = torch.tanh(h @ w)
+            out.append(h @ a)
+        return out
+
+    reference = levels(torch.randn(4096, n_features, generator=g))
+    scale = [(r.mean(dim=0), r.std(dim=0)) for r in reference]
+
+    def split(n, stream):
+        gs = torch.Generator().manual_seed(seed * 7919 + stream)
+        x = torch.randn(n, n_features, generator=gs)
+        targets = {}
+        for task, f, (m, s) in zip(tasks, levels(x), scale):
+            y = (f - m) / s + noise * torch.randn(f.shape, generator=gs)
+            targets[task.name] = y[:, 0] if task.outputs == 1 else y
+        return Split(x, targets)
+
+    return MultiTaskData(tasks, split(n_train, 1), split(n_val, 2), split(n_test, 3),
+                         {"depth": {"low": 1, "middle": 2, "high": 3}})
