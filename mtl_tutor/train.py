@@ -115,8 +115,8 @@ def check_tasks(model, data) -> None:
 
 def fit(model: nn.Module, data, *, epochs: int = 100, lr: float = 1e-2, batch_size: int = 32,
         weight_decay: float = 0.0, weighting=equal_weights, penalty=None,
-        patience: int | None = None, restore_best: bool = True, progress: bool = True,
-        device=None) -> pd.DataFrame:
+        patience: int | None = None, restore_best: bool = True, monitor: str | None = None,
+        progress: bool = True, device=None) -> pd.DataFrame:
     """Train `model` on `data.train` with Adam; return the history, one row per epoch.
 
     - weighting: combines the dict of per-task losses into one number (default: their sum);
@@ -126,9 +126,12 @@ def fit(model: nn.Module, data, *, epochs: int = 100, lr: float = 1e-2, batch_si
     - patience: stop when the validation loss has not improved for this many epochs.
     - restore_best: end with the weights of the epoch with the lowest validation loss.
       Data without a val split (`data.val is None`) train for all epochs and keep the last.
+    - monitor: the task whose validation loss decides early stopping and the restored
+      epoch (default: the sum over tasks), e.g. the main task when the others only help.
 
     The history has columns epoch, train_loss, val_loss and val_loss[<task>] for each task
-    (losses are summed over tasks, without weights or penalty).
+    (losses are summed over tasks, without weights or penalty); `history.attrs` holds
+    `best_epoch` and `stopped_early` (False when the epoch cap ended training).
     """
     check_tasks(model, data)
     if not callable(weighting):
@@ -142,13 +145,16 @@ def fit(model: nn.Module, data, *, epochs: int = 100, lr: float = 1e-2, batch_si
     if epochs < 1 or batch_size < 1:
         raise ValueError(f"epochs and batch_size must be at least 1, got {epochs} and "
                          f"{batch_size}.")
+    if monitor is not None and monitor not in data.names:
+        raise ValueError(f"monitor must name one of the tasks {data.names}, got {monitor!r}.")
+    watched = "val_loss" if monitor is None else f"val_loss[{monitor}]"
     device = device or get_device()
     model.to(device)
     train = data.train.to(device)
     val = None if data.val is None else data.val.to(device)
-    if val is None and patience is not None:
-        raise ValueError("patience stops training when the validation loss stops improving, "
-                         "but the data have no val split; drop patience, or make one with "
+    if val is None and (patience is not None or monitor is not None):
+        raise ValueError("patience and monitor use the validation loss, but the data have "
+                         "no val split; drop them, or make one with "
                          "mt.from_frame(..., val=0.2) or train.holdout(0.2).")
     # a model may ask for parameter groups, e.g. cross-stitch units with their own rate
     groups = (model.optimizer_groups(lr) if hasattr(model, "optimizer_groups")
@@ -169,6 +175,7 @@ def fit(model: nn.Module, data, *, epochs: int = 100, lr: float = 1e-2, batch_si
     columns = [f"val_loss[{name}]" for name in data.names]
     live = model.state_dict()  # tensors that share memory with the parameters and buffers
     rows, best_loss, best_state, best_epoch = [], float("inf"), None, 0
+    stopped_early = False
     bar = tqdm(range(1, epochs + 1), desc="fit", disable=not progress, leave=False)
     try:
         for epoch in bar:
@@ -210,14 +217,15 @@ def fit(model: nn.Module, data, *, epochs: int = 100, lr: float = 1e-2, batch_si
                                 val=f"{row.get('val_loss', math.nan):.3g}")
             if val is None:  # no validation: train every epoch, keep the last weights
                 continue
-            if row["val_loss"] < best_loss:
-                best_loss, best_epoch = row["val_loss"], epoch
+            if row[watched] < best_loss:
+                best_loss, best_epoch = row[watched], epoch
                 if best_state is None:
                     best_state = {k: v.clone() for k, v in live.items()}
                 else:  # copy into the snapshot: no new tensors each time
                     for k, v in live.items():
                         best_state[k].copy_(v)
             elif patience is not None and epoch - best_epoch >= patience:
+                stopped_early = True
                 break
     except KeyError as missing:
         if missing.args and missing.args[0] in data.names:
@@ -232,6 +240,7 @@ def fit(model: nn.Module, data, *, epochs: int = 100, lr: float = 1e-2, batch_si
         model.load_state_dict(best_state)
     history = pd.DataFrame(rows)
     history.attrs["best_epoch"] = best_epoch
+    history.attrs["stopped_early"] = stopped_early
     return history
 
 

@@ -189,3 +189,28 @@ def test_mode_switch_sets_every_module_and_respects_overridden_train():
     model = torch.nn.Sequential(Frozen(2, 2), torch.nn.Dropout(0.5))
     mode_switch(model)(True)
     assert model.training and model[1].training and not model[0].training
+
+
+def test_monitor_stops_and_restores_on_one_tasks_validation_loss(data):
+    """Issue 18: with monitor, the epoch kept is the one with the lowest validation loss of
+    that task, not of the sum; the restored weights give that task's best loss."""
+    shuffled = mt.problems.mechanisms.shuffle_task(data, "task1", seed=0)  # a noise task
+    for monitor, column in [(None, "val_loss"), ("task0", "val_loss[task0]")]:
+        mt.set_seed(0)
+        model = mt.hard_sharing(data.n_features, (32,), data.tasks)
+        history = mt.fit(model, shuffled, epochs=40, lr=1e-2, monitor=monitor,
+                         progress=False)
+        best = int(history.loc[history[column].idxmin(), "epoch"])
+        assert history.attrs["best_epoch"] == best
+        assert history.attrs["stopped_early"] is False  # no patience: the cap ended it
+        val = mt.evaluate(model, shuffled, "val")["loss"]
+        want = history[column].min()
+        got = val.sum() if monitor is None else val[monitor]
+        assert got == pytest.approx(want, rel=1e-4)
+    mt.set_seed(0)
+    history = mt.fit(mt.hard_sharing(data.n_features, (32,), data.tasks), shuffled,
+                     epochs=400, lr=3e-2, patience=5, monitor="task0", progress=False)
+    assert history.attrs["stopped_early"] is True
+    with pytest.raises(ValueError, match="monitor must name one of the tasks"):
+        mt.fit(mt.hard_sharing(data.n_features, (8,), data.tasks), data, epochs=1,
+               monitor="task9", progress=False)
