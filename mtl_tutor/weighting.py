@@ -197,12 +197,12 @@ def min_norm_weights(grads: torch.Tensor, iters: int = 1000) -> torch.Tensor:
 def cagrad_direction(grads: torch.Tensor, c: float = 0.5, iters: int = 100) -> torch.Tensor:
     """CAGrad's update (Liu et al., 2021): the mean gradient g0, moved towards the weighted
     gradient g_w that does worst for the task that gains least, within a ball of radius
-    c |g0|: d = (g0 + sqrt(phi) g_w / |g_w|) / (1 + c^2), phi = c^2 |g0|^2, where w on the
-    simplex minimises g_w . g0 + sqrt(phi) |g_w|: a tasks-by-tasks problem on the Gram
-    matrix, solved by Frank-Wolfe with an exact line search."""
+    c norm(g0): d = (g0 + sqrt(phi) g_w / norm(g_w)) / (1 + c^2), phi = c^2 norm(g0)^2,
+    where w on the simplex minimises g_w . g0 + sqrt(phi) norm(g_w): a tasks-by-tasks
+    problem on the Gram matrix, solved by Frank-Wolfe with an exact line search."""
     gram = (grads @ grads.T).tolist()
     tasks = len(gram)
-    root_phi = c * math.sqrt(max(sum(map(sum, gram)), 0.0)) / tasks  # c |g0|
+    root_phi = c * math.sqrt(max(sum(map(sum, gram)), 0.0)) / tasks  # c norm(g0)
     towards_mean = [sum(row) / tasks for row in gram]  # g_t . g0
     w = [1.0 / tasks] * tasks
     for _ in range(iters):
