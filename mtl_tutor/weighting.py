@@ -183,9 +183,9 @@ def min_norm_weights(grads: torch.Tensor, iters: int = 1000) -> torch.Tensor:
     tasks = len(gram)
     a = [1.0 / tasks] * tasks
     for _ in range(iters):
-        ga = [sum(g * x for g, x in zip(row, a)) for row in gram]  # G a
+        ga = _matvec(gram, a)
         t = min(range(tasks), key=ga.__getitem__)  # the vertex that most lowers the norm
-        u, v = sum(x * y for x, y in zip(a, ga)), ga[t]  # |g_a|^2 and g_t . g_a
+        u, v = _dot(a, ga), ga[t]  # |g_a|^2 and g_t . g_a
         step = min((u - v) / max(u - 2 * v + gram[t][t], 1e-30), 1.0)
         if step <= 1e-12:
             break
@@ -206,8 +206,8 @@ def cagrad_direction(grads: torch.Tensor, c: float = 0.5, iters: int = 100) -> t
     towards_mean = [sum(row) / tasks for row in gram]  # g_t . g0
     w = [1.0 / tasks] * tasks
     for _ in range(iters):
-        gw = [sum(g * x for g, x in zip(row, w)) for row in gram]  # G w
-        norm = math.sqrt(max(sum(a * b for a, b in zip(w, gw)), 1e-30))
+        gw = _matvec(gram, w)
+        norm = math.sqrt(max(_dot(w, gw), 1e-30))
         slope = [m + root_phi * g / norm for m, g in zip(towards_mean, gw)]
         t = min(range(tasks), key=slope.__getitem__)  # the vertex to move towards
         gamma = _cagrad_line_search(gram, towards_mean, root_phi, w, gw, t)
@@ -222,10 +222,10 @@ def cagrad_direction(grads: torch.Tensor, c: float = 0.5, iters: int = 100) -> t
 def _cagrad_line_search(gram, towards_mean, root_phi, w, gw, t) -> float:
     """The exact minimiser over gamma in [0, 1] of CAGrad's objective along w + gamma (e_t - w):
     beta gamma + sqrt(phi) sqrt(A gamma^2 + B gamma + C), with F' = 0 solved in closed form."""
-    wgw = sum(a * b for a, b in zip(w, gw))
+    wgw = _dot(w, gw)
     a_coef = gram[t][t] - 2 * gw[t] + wgw  # |g_t - g_w|^2
     b_coef = 2 * (gw[t] - wgw)
-    beta = towards_mean[t] - sum(m * x for m, x in zip(towards_mean, w))
+    beta = towards_mean[t] - _dot(towards_mean, w)
     if a_coef <= 1e-30 or root_phi <= 0:
         return 1.0 if beta < 0 else 0.0
     r = -beta / (root_phi * math.sqrt(a_coef))  # F' = 0 where u / sqrt(u^2 + D) = r
@@ -236,6 +236,14 @@ def _cagrad_line_search(gram, towards_mean, root_phi, w, gw, t) -> float:
     d = max(4 * a_coef * wgw - b_coef**2, 0.0)
     u = r * math.sqrt(d / (1 - r * r))
     return min(max((u - b_coef) / (2 * a_coef), 0.0), 1.0)
+
+
+def _dot(a, b) -> float:  # the small problems above are solved on Python floats
+    return sum(x * y for x, y in zip(a, b))
+
+
+def _matvec(matrix, v) -> list:
+    return [_dot(row, v) for row in matrix]
 
 
 class _GradientCombiner:
@@ -254,11 +262,7 @@ class _GradientCombiner:
         grads = torch.stack([_flat_grads(loss, self.shared) for loss in losses.values()])
         _assign_grads(self.shared, self.combine(grads))
         if self.others:
-            total = equal_weights(losses)
-            for p, g in zip(self.others, torch.autograd.grad(total, self.others,
-                                                              allow_unused=True)):
-                if g is not None:
-                    p.grad = g if p.grad is None else p.grad + g
+            _assign_grads(self.others, _flat_grads(equal_weights(losses), self.others))
 
 
 class MGDA(_GradientCombiner):

@@ -107,11 +107,15 @@ def load_digit_pair(per_digit=10, seed=0) -> MultiTaskData:
 @torch.no_grad()
 def multiclass_error(model, data, split="test") -> float:
     """The ten-way error of the argmax over the ten tasks' outputs."""
+    scores, labels = _scores(model, data, split)
+    return (scores.argmax(dim=1) != labels).float().mean().item()
+
+
+def _scores(model, data, split):
+    """The ten outputs (n, 10) on a split, on the CPU, and the split's digit labels."""
     model.eval()
-    part = data.split(split)
     device = next(model.parameters()).device
-    scores = model(part.x.to(device)).stacked.cpu()  # (n, 10)
-    return (scores.argmax(dim=1) != data.info["labels"][split]).float().mean().item()
+    return model(data.split(split).x.to(device)).stacked.cpu(), data.info["labels"][split]
 
 
 @torch.no_grad()
@@ -120,11 +124,9 @@ def balanced_error(model, data, split="test") -> float:
     mean of its error on positives and its error on negatives. A classifier that always says
     "no" scores 0.5 (its plain error is 0.1), so it measures what the network learned about
     the rare positives."""
-    model.eval()
-    part = data.split(split)
-    device = next(model.parameters()).device
-    says_yes = model(part.x.to(device)).stacked.cpu() > 0  # (n, 10) logits
-    is_yes = torch.nn.functional.one_hot(data.info["labels"][split], 10).bool()
+    scores, labels = _scores(model, data, split)
+    says_yes = scores > 0  # logits
+    is_yes = torch.nn.functional.one_hot(labels, 10).bool()
     miss = (says_yes != is_yes).float()
     on_positives = (miss * is_yes).sum(0) / is_yes.sum(0)
     on_negatives = (miss * ~is_yes).sum(0) / (~is_yes).sum(0)
@@ -136,11 +138,7 @@ def mean_auc(model, data, split="test") -> float:
     """The one-vs-all tasks' area under the ROC curve, averaged over the ten tasks: the
     chance that a random positive image scores above a random negative one (ties count
     half). 0.5 is chance; unlike an error rate it needs no decision threshold."""
-    model.eval()
-    part = data.split(split)
-    device = next(model.parameters()).device
-    scores = model(part.x.to(device)).stacked.cpu()
-    labels = data.info["labels"][split]
+    scores, labels = _scores(model, data, split)
     areas = []
     for k in range(10):
         positive, negative = scores[labels == k, k], scores[labels != k, k]
