@@ -4,6 +4,7 @@ hide what the head tries to tell apart. Used as an auxiliary task in Part V.
 """
 import torch
 import torch.nn.functional as F
+from sklearn.datasets import make_moons
 from torch import nn
 
 from .runtime import get_device
@@ -93,3 +94,26 @@ def domain_accuracy(model, x, y) -> float:
     model.eval()
     device = next(model.parameters()).device
     return float(((model(x.to(device))["label"] > 0).float().cpu() == y).float().mean())
+
+
+# --- data -------------------------------------------------------------------------------
+
+def make_shifted_domains(n_source=300, n_target=300, shift=3.0, noise=0.1, seed=0):
+    """Two moons with a third, nuisance input. In the labelled source domain the nuisance
+    input follows the label (a shortcut: +-1 plus noise); in the target domain it is shifted
+    by `shift` and unrelated to the label. Target labels are for testing only.
+
+    A classifier trained on the source leans on the easy shortcut and fails on the target;
+    a representation that cannot tell the domains apart must drop the nuisance input.
+    Returns a dict of tensors: source_x, source_y, target_x, target_y.
+    """
+    if min(n_source, n_target) < 1:
+        raise ValueError(f"n_source and n_target must be at least 1, got {n_source}, {n_target}.")
+    g = torch.Generator().manual_seed(seed)
+    xs, ys = make_moons(n_source, noise=noise, random_state=seed)
+    xt, yt = make_moons(n_target, noise=noise, random_state=seed + 10_000)
+    xs, ys, xt, yt = (torch.as_tensor(v, dtype=torch.float32) for v in (xs, ys, xt, yt))
+    nuisance_s = (2 * ys - 1) + 0.5 * torch.randn(n_source, generator=g)
+    nuisance_t = shift + 0.5 * torch.randn(n_target, generator=g)
+    return {"source_x": torch.cat([xs, nuisance_s[:, None]], 1), "source_y": ys,
+            "target_x": torch.cat([xt, nuisance_t[:, None]], 1), "target_y": yt}

@@ -9,7 +9,6 @@ import math
 
 import pandas as pd
 import torch
-from sklearn.datasets import make_moons
 from torch import nn
 
 from ..adversarial import (  # noqa: F401 (the chapter's toolkit, in one namespace)
@@ -17,6 +16,7 @@ from ..adversarial import (  # noqa: F401 (the chapter's toolkit, in one namespa
     GradientReversal,
     domain_accuracy,
     fit_domain_adversarial,
+    make_shifted_domains,
     reverse_gradient,
 )
 from ..data import MultiTaskData, Split, Task
@@ -24,62 +24,53 @@ from ..models import ForkedMLP
 from ..runtime import set_seed
 from ..train import evaluate, fit
 from .mechanisms import _splits, _stream
-from .related import RelatedTeacher, _check_sizes
-
-
-def make_shifted_domains(n_source=300, n_target=300, shift=3.0, noise=0.1, seed=0):
-    """Two moons with a third, nuisance input. In the labelled source domain the nuisance
-    input follows the label (a shortcut: +-1 plus noise); in the target domain it is shifted
-    by `shift` and unrelated to the label. Target labels are for testing only.
-
-    A classifier trained on the source leans on the easy shortcut and fails on the target;
-    a representation that cannot tell the domains apart must drop the nuisance input.
-    Returns a dict of tensors: source_x, source_y, target_x, target_y.
-    """
-    _check_sizes(n_source=n_source, n_target=n_target)
-    g = torch.Generator().manual_seed(seed)
-    xs, ys = make_moons(n_source, noise=noise, random_state=seed)
-    xt, yt = make_moons(n_target, noise=noise, random_state=seed + 10_000)
-    xs, ys, xt, yt = (torch.as_tensor(v, dtype=torch.float32) for v in (xs, ys, xt, yt))
-    nuisance_s = (2 * ys - 1) + 0.5 * torch.randn(n_source, generator=g)
-    nuisance_t = shift + 0.5 * torch.randn(n_target, generator=g)
-    return {"source_x": torch.cat([xs, nuisance_s[:, None]], 1), "source_y": ys,
-            "target_x": torch.cat([xt, nuisance_t[:, None]], 1), "target_y": yt}
-
+from .related import TEST, TRAIN, VAL, RelatedTeacher, _check_sizes, stream
 
 # --- generators ------------------------------------------------------------------------
 
 def _teacher(n_nets, n_features, seed, hidden=8):
-    return RelatedTeacher(n_nets - 1, n_features, hidden, 1, 0.0,
-                          torch.Generator().manual_seed(seed))
+    return RelatedTeacher(n_nets - 1, n_features, hidden, 1, 0.0, seed)
+
+
+def _draw(n, n_main, n_features, seed, split, t, target, noise):
+    """Task t's inputs and noisy targets from its own stream. With `n_main` (the main task's
+    training split) only n_main examples are drawn, inputs and labels, and repeated to n
+    rows so that every task takes the same number of steps per epoch."""
+    g = stream(seed, split, t)
+    m = n_main or n
+    x = torch.randn(m, n_features, generator=g)
+    y = target(x) + noise * torch.randn(m, generator=g)
+    rows = torch.arange(n) % m
+    return x[rows], y[rows]
 
 
 def make_related_auxiliary(n_main=20, n_related=200, n_val=100, n_test=1000, n_features=10,
                            relatedness=0.9, noise=0.3, seed=0) -> MultiTaskData:
     """A main task with `n_main` examples and a related auxiliary task with `n_related`
-    examples of its own (per-task inputs; relatedness as in `make_related_tasks`, the
-    expected correlation of the two functions). The main task's examples are repeated to
-    `n_related` rows so that both tasks take the same number of steps per epoch.
-
-    The main function itself depends on `relatedness` (it mixes a part shared with the
-    auxiliary task and a part of its own), so compare an auxiliary task with "main alone"
-    trained on the same data, i.e. with the same `relatedness` and seed."""
+    examples of its own (per-task inputs). The main function g_m is the same whatever the
+    relatedness r; the auxiliary one is r g_m + sqrt(1 - r^2) g_a, so r is the correlation
+    of the two functions and "main alone" is one problem for every r (and every n_related).
+    The main task's examples (inputs and labels) are repeated to `n_related` rows."""
     _check_sizes(n_main=n_main, n_related=n_related, n_val=n_val, n_test=n_test)
-    teacher = RelatedTeacher(2, n_features, 8, 1, relatedness,
-                             torch.Generator().manual_seed(seed))
+    if not 0.0 <= relatedness <= 1.0:
+        raise ValueError(f"relatedness must lie in [0, 1], got {relatedness}.")
+    nets = _teacher(3, n_features, seed)  # nets 1 and 2: g_m and g_a
 
-    def make(n, g, noisy, repeat_main=False):
-        x = torch.randn(2, n, n_features, generator=g)
-        if repeat_main:  # training: the main task has only n_main examples
-            x[0] = x[0, torch.arange(n) % n_main]
+    def teacher(x, t):
+        main = nets.net(x, 1)
+        if t == 0:
+            return main
+        return relatedness * main + math.sqrt(1 - relatedness**2) * nets.net(x, 2)
+
+    def make(n, split, noisy, n_main=None):
         scale = noise if noisy else 0.0
-        return Split(x, {name: teacher(x[t], t)[:, 0] + scale * torch.randn(n, generator=g)
-                         for t, name in enumerate(["main", "related"])})
+        (x0, y0), (x1, y1) = (_draw(n, n_main if t == 0 else None, n_features, seed, split, t,
+                                    lambda x, t=t: teacher(x, t)[:, 0], scale) for t in (0, 1))
+        return Split(torch.stack([x0, x1]), {"main": y0, "related": y1})
 
     return MultiTaskData([Task("main"), Task("related")],
-                         make(n_related, _stream(seed, 1), True, repeat_main=True),
-                         make(n_val, _stream(seed, 2), True), make(n_test, _stream(seed, 3), False),
-                         {"teacher": teacher})
+                         make(n_related, TRAIN, True, n_main=n_main), make(n_val, VAL, True),
+                         make(n_test, TEST, False), {"teacher": teacher})
 
 
 def make_hint_problem(n_train=100, n_val=100, n_test=1000, n_features=4, seed=0):
@@ -235,8 +226,9 @@ def make_auxiliary_family(n_main=20, n_aux=200, n_val=100, n_test=1000, n_featur
                           seed=0):
     """What makes an auxiliary task helpful: a regression main task with `n_main` examples
     and binary auxiliary tasks 1[f_aux(x) > threshold] with `n_aux` examples each, one for
-    every (relatedness, threshold) pair; f_aux is related to the main function by
-    `relatedness`. A higher threshold makes positives rarer: a lower label entropy.
+    every (relatedness, threshold) pair: f_aux = sqrt(r) g_main + sqrt(1 - r) g_i, whose
+    correlation with the main function is sqrt(r). A higher threshold makes positives
+    rarer: a lower label entropy.
 
     Per-task inputs; the main task's examples are repeated to `n_aux` rows. The auxiliary
     tasks' own parts g_i are shared across thresholds. `info["auxiliary"]` lists each
@@ -246,24 +238,25 @@ def make_auxiliary_family(n_main=20, n_aux=200, n_val=100, n_test=1000, n_featur
     aux = [(f"aux_r{r}_t{t}", i, r, t) for i, r in enumerate(relatedness) for t in thresholds]
     names = ["main"] + [a[0] for a in aux]
 
-    def make(n, g, noisy, repeat_main=False):
-        x = torch.randn(len(names), n, n_features, generator=g)
-        if repeat_main:  # training: the main task has only n_main examples
-            x[0] = x[0, torch.arange(n) % n_main]
-        y = {"main": teacher.net(x[0], 0)[:, 0]
-             + (noise if noisy else 0.0) * torch.randn(n, generator=g)}
-        for k, (name, i, r, t) in enumerate(aux, start=1):
-            f = math.sqrt(r) * teacher.net(x[k], 0)[:, 0] + math.sqrt(1 - r) * teacher.net(
-                x[k], i + 1)[:, 0]
-            y[name] = (f > t).float()
-        return Split(x, y)
+    def aux_target(i, r, t):
+        def f(x):
+            mixed = math.sqrt(r) * teacher.net(x, 0) + math.sqrt(1 - r) * teacher.net(x, i + 1)
+            return (mixed[:, 0] > t).float()
+        return f
+
+    targets = [lambda x: teacher.net(x, 0)[:, 0]] + [aux_target(i, r, t) for _, i, r, t in aux]
+
+    def make(n, split, noisy, n_main=None):
+        drawn = [_draw(n, n_main if k == 0 else None, n_features, seed, split, k, f,
+                       noise if noisy and k == 0 else 0.0) for k, f in enumerate(targets)]
+        return Split(torch.stack([x for x, _ in drawn]),
+                     {name: y for name, (_, y) in zip(names, drawn)})
 
     tasks = [Task("main")] + [Task(a[0], "binary") for a in aux]
     info = {"auxiliary": pd.DataFrame([(a[0], a[2], a[3]) for a in aux],
                                       columns=["task", "relatedness", "threshold"])}
-    return MultiTaskData(tasks, make(n_aux, _stream(seed, 1), True, repeat_main=True),
-                         make(n_val, _stream(seed, 2), True), make(n_test, _stream(seed, 3), False),
-                         info)
+    return MultiTaskData(tasks, make(n_aux, TRAIN, True, n_main=n_main), make(n_val, VAL, True),
+                         make(n_test, TEST, False), info)
 
 
 def label_entropy(y: torch.Tensor) -> float:

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from ..data import MultiTaskData, Split, Task
-from .related import RelatedTeacher, _check_sizes
+from .related import TEST, TRAIN, VAL, RelatedTeacher, _check_sizes, stream
 
 
 def _stream(seed, k):
@@ -25,6 +25,12 @@ def _splits(make, n_train, n_val, n_test, seed):
             make(n_test, _stream(seed, 3), False))
 
 
+def _task_splits(make, n_train, n_val, n_test, seed):
+    """As `_splits`, for `make(n, split, noisy)` that draws each task from its own stream
+    `stream(seed, split, t)` (task identity independent of the number of tasks)."""
+    return make(n_train, TRAIN, True), make(n_val, VAL, True), make(n_test, TEST, False)
+
+
 def make_noisy_copies(n_copies=3, n_train=40, n_val=40, n_test=1000, n_features=10,
                       noise=1.0, seed=0) -> MultiTaskData:
     """Implicit data augmentation: "main" and `n_copies` extra tasks share one target function
@@ -37,7 +43,7 @@ def make_noisy_copies(n_copies=3, n_train=40, n_val=40, n_test=1000, n_features=
     _check_sizes(n_train=n_train, n_val=n_val, n_test=n_test, n_features=n_features)
     if n_copies < 0:
         raise ValueError(f"n_copies counts the extra tasks and cannot be negative: {n_copies}.")
-    teacher = RelatedTeacher(1, n_features, 8, 1, 1.0, torch.Generator().manual_seed(seed))
+    teacher = RelatedTeacher(1, n_features, 8, 1, 1.0, seed)
     names = ["main"] + [f"copy{i}" for i in range(1, n_copies + 1)]
 
     def make(n, g, noisy):
@@ -63,21 +69,20 @@ def make_attention_tasks(n_tasks=4, n_relevant=3, n_irrelevant=27, n_train=30, n
     """
     _check_sizes(n_tasks=n_tasks, n_relevant=n_relevant, n_train=n_train, n_val=n_val,
                  n_test=n_test)
-    teacher = RelatedTeacher(n_tasks, n_relevant, 8, 1, relatedness,
-                             torch.Generator().manual_seed(seed))
+    teacher = RelatedTeacher(n_tasks, n_relevant, 8, 1, relatedness, seed)
     names = ["main"] + [f"extra{i}" for i in range(1, n_tasks)]
     d = n_relevant + n_irrelevant
+    scales = [noise if main_noise is None else main_noise] + [noise] * (n_tasks - 1)
 
-    def make(n, g, noisy):
-        x = torch.randn(n, d, generator=g)
-        scales = [noise] * n_tasks
-        scales[0] = noise if main_noise is None else main_noise
+    def make(n, split, noisy):
+        x = torch.randn(n, d, generator=stream(seed, split))
         y = {name: teacher(x[:, :n_relevant], t)[:, 0]
-             + (scales[t] if noisy else 0.0) * torch.randn(n, generator=g)
+             + (scales[t] if noisy else 0.0) * torch.randn(n, generator=stream(seed, split, t))
              for t, name in enumerate(names)}
         return Split(x, y)
 
-    return MultiTaskData([Task(n) for n in names], *_splits(make, n_train, n_val, n_test, seed),
+    return MultiTaskData([Task(n) for n in names],
+                         *_task_splits(make, n_train, n_val, n_test, seed),
                          {"relevant": list(range(n_relevant)), "teacher": teacher})
 
 
@@ -92,7 +97,7 @@ def make_eavesdropping_tasks(n_train=60, n_val=60, n_test=1000, n_features=10, f
     inputs; `info["feature"]` computes g.
     """
     _check_sizes(n_train=n_train, n_val=n_val, n_test=n_test, n_features=n_features)
-    teacher = RelatedTeacher(2, n_features, 8, 1, 0.0, torch.Generator().manual_seed(seed))
+    teacher = RelatedTeacher(2, n_features, 8, 1, 0.0, seed)
 
     def feature(x):
         return teacher.net(x, 1)[:, 0]
@@ -119,12 +124,13 @@ def make_random_label_tasks(n_tasks=4, n_train=100, n_features=20, seed=0) -> Mu
     _check_sizes(n_tasks=n_tasks, n_train=n_train, n_features=n_features)
     names = [f"random{t}" for t in range(n_tasks)]
 
-    def make(n, g, noisy):
-        x = torch.randn(n, n_features, generator=g)
-        return Split(x, {name: torch.randint(0, 2, (n,), generator=g).float() for name in names})
+    def make(n, split, noisy):
+        x = torch.randn(n, n_features, generator=stream(seed, split))
+        return Split(x, {name: torch.randint(0, 2, (n,), generator=stream(seed, split, t)).float()
+                         for t, name in enumerate(names)})
 
     return MultiTaskData([Task(n, "binary") for n in names],
-                         *_splits(make, n_train, n_train, n_train, seed), {})
+                         *_task_splits(make, n_train, n_train, n_train, seed), {})
 
 
 def fit_to_noise(train_error: float) -> float:
@@ -188,18 +194,19 @@ def make_sum_difference(n_trials=50, n_train=50, n_val=50, n_test=500, bits=10,
     outputs = 2 if f2 == "output" else 1
     tasks = [Task(f"trial{i}", "regression", outputs) for i in range(n_trials)]
 
-    def make(n, g, noisy):
-        a, b = (torch.rand(2, n_trials, n, generator=g) * 10 - 5)
-        x = torch.cat([encode_bits(a.reshape(-1), -5, 5, bits),
-                       encode_bits(b.reshape(-1), -5, 5, bits)], dim=1)
-        x = x.reshape(n_trials, n, 2 * bits)
+    def trial(n, g):
+        a, b = torch.rand(2, n, generator=g) * 10 - 5
+        x = torch.cat([encode_bits(a, -5, 5, bits), encode_bits(b, -5, 5, bits)], dim=1)
         f1, f2_value = torch.sigmoid(a + b), torch.sigmoid(a - b)
         if f2 == "input":
-            x = torch.cat([x, f2_value[..., None]], dim=2)
-        y = torch.stack([f1, f2_value], dim=2) if f2 == "output" else f1
-        return Split(x, {t.name: y[i] for i, t in enumerate(tasks)}, per_task=True)
+            x = torch.cat([x, f2_value[:, None]], dim=1)
+        return x, torch.stack([f1, f2_value], dim=1) if f2 == "output" else f1
 
-    return MultiTaskData(tasks, *_splits(make, n_train, n_val, n_test, seed), {"f2": f2})
+    def make(n, split, noisy):  # each trial from its own stream
+        xs, ys = zip(*(trial(n, stream(seed, split, i)) for i in range(n_trials)))
+        return Split(torch.stack(xs), dict(zip([t.name for t in tasks], ys)), per_task=True)
+
+    return MultiTaskData(tasks, *_task_splits(make, n_train, n_val, n_test, seed), {"f2": f2})
 
 
 def f1_rmse(model, data, split="test") -> np.ndarray:

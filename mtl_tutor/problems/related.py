@@ -11,19 +11,34 @@ function (only the noise and the examples differ), r = 0 gives unrelated functio
 """
 import math
 
+import numpy as np
 import torch
 
 from ..data import MultiTaskData, Split, Task
 
+TEACHER, TRAIN, VAL, TEST, REFERENCE = range(5)  # the purposes a seed draws for
+
+
+def stream(seed: int, *keys: int) -> torch.Generator:
+    """An independent random stream for one purpose of one seed, e.g. (seed, TRAIN, t) for
+    task t's training draws. Task t's stream does not depend on how many tasks there are,
+    so task t is the same function on the same examples whatever the number of tasks."""
+    entropy = [int(k) % 2**64 for k in (seed, *keys)]
+    state = np.random.SeedSequence(entropy).generate_state(1, dtype=np.uint64)[0]
+    return torch.Generator().manual_seed(int(state))
+
 
 class RelatedTeacher:
-    """The noiseless target functions f_t(x) of `make_related_tasks`."""
+    """The noiseless target functions f_t(x) of `make_related_tasks`. Net i is drawn from
+    its own stream (seed, TEACHER, i), so adding tasks does not change the others."""
 
-    def __init__(self, n_tasks, n_features, hidden, outputs, relatedness, generator):
+    def __init__(self, n_tasks, n_features, hidden, outputs, relatedness, seed):
         nets = n_tasks + 1  # net 0 is common to all tasks, net t + 1 belongs to task t
-        self.w1 = torch.randn(nets, n_features, hidden, generator=generator) / math.sqrt(n_features)
-        self.w2 = torch.randn(nets, hidden, outputs, generator=generator)
-        reference = torch.randn(4096, n_features, generator=generator)
+        draws = [stream(seed, TEACHER, i) for i in range(nets)]
+        self.w1 = torch.stack([torch.randn(n_features, hidden, generator=g) for g in draws])
+        self.w1 /= math.sqrt(n_features)
+        self.w2 = torch.stack([torch.randn(hidden, outputs, generator=g) for g in draws])
+        reference = torch.randn(4096, n_features, generator=stream(seed, REFERENCE))
         g = torch.tanh(reference @ self.w1) @ self.w2  # (nets, 4096, outputs)
         self.mean, self.std = g.mean(dim=1, keepdim=True), g.std(dim=1, keepdim=True)
         self.relatedness = relatedness
@@ -60,15 +75,18 @@ def sample_tasks(teacher, n_tasks, n_features, kind, outputs, n_train, n_val, n_
     """
     tasks = [Task(f"task{t}", kind, outputs) for t in range(n_tasks)]
 
-    def make_split(n, stream):
-        # Each split draws from its own stream, so the test set does not change with n_train.
-        g = torch.Generator().manual_seed(seed * 7919 + stream)
-        x_shape = (n, n_features) if shared_inputs else (n_tasks, n, n_features)
-        x = torch.randn(*x_shape, generator=g)
+    def make_split(n, split):
+        # Each split and each task draws from its own stream: the test set does not change
+        # with n_train, nor task t's examples and noise with the number of tasks.
+        draws = [stream(seed, split, t) for t in range(n_tasks)]
+        if shared_inputs:
+            x = torch.randn(n, n_features, generator=stream(seed, split))
+        else:
+            x = torch.stack([torch.randn(n, n_features, generator=g) for g in draws])
         y = {}
         for t, task in enumerate(tasks):
             xt = x if shared_inputs else x[t]
-            score = teacher(xt, t) + noise * torch.randn(n, outputs, generator=g)
+            score = teacher(xt, t) + noise * torch.randn(n, outputs, generator=draws[t])
             if kind == "regression":
                 y[task.name] = score[:, 0]
             elif kind == "binary":
@@ -77,7 +95,7 @@ def sample_tasks(teacher, n_tasks, n_features, kind, outputs, n_train, n_val, n_
                 y[task.name] = score.argmax(dim=1)
         return Split(x, y)
 
-    train, val, test = make_split(n_train, 1), make_split(n_val, 2), make_split(n_test, 3)
+    train, val, test = make_split(n_train, TRAIN), make_split(n_val, VAL), make_split(n_test, TEST)
     return MultiTaskData(tasks, train, val, test, {"teacher": teacher, "noise": noise, **info})
 
 
@@ -98,8 +116,7 @@ def make_related_tasks(n_tasks=4, n_train=50, n_val=50, n_test=1000, n_features=
     _check_sizes(n_tasks=n_tasks, n_train=n_train, n_val=n_val, n_test=n_test,
                  n_features=n_features, hidden=hidden)
     outputs = n_classes if kind == "multiclass" else 1
-    g = torch.Generator().manual_seed(seed)
-    teacher = RelatedTeacher(n_tasks, n_features, hidden, outputs, relatedness, g)
+    teacher = RelatedTeacher(n_tasks, n_features, hidden, outputs, relatedness, seed)
     return sample_tasks(teacher, n_tasks, n_features, kind, outputs, n_train, n_val, n_test,
                         noise, shared_inputs, seed, {"relatedness": relatedness})
 
@@ -107,12 +124,15 @@ def make_related_tasks(n_tasks=4, n_train=50, n_val=50, n_test=1000, n_features=
 class EnvironmentTeacher:
     """Tasks of one environment: f_t(x) = phi(x) a_t, with one random feature map
     phi(x) = tanh(x W) into `n_factors` factors shared by all tasks, and random task weights
-    a_t of each task's own; each f_t is scaled to mean 0 and variance 1."""
+    a_t of each task's own; each f_t is scaled to mean 0 and variance 1. The map and each
+    a_t have their own random streams, so task t is the same whatever the number of tasks."""
 
-    def __init__(self, n_tasks, n_features, n_factors, outputs, generator):
-        self.w = torch.randn(n_features, n_factors, generator=generator) / math.sqrt(n_features)
-        self.a = torch.randn(n_tasks, n_factors, outputs, generator=generator)
-        reference = torch.randn(4096, n_features, generator=generator)
+    def __init__(self, n_tasks, n_features, n_factors, outputs, seed):
+        w = torch.randn(n_features, n_factors, generator=stream(seed, TEACHER))
+        self.w = w / math.sqrt(n_features)
+        self.a = torch.stack([torch.randn(n_factors, outputs, generator=stream(seed, TEACHER, t))
+                              for t in range(n_tasks)])
+        reference = torch.randn(4096, n_features, generator=stream(seed, REFERENCE))
         f = self.factors(reference) @ self.a  # (tasks, 4096, outputs)
         self.mean, self.std = f.mean(dim=1, keepdim=True), f.std(dim=1, keepdim=True)
 
@@ -138,8 +158,7 @@ def make_environment_tasks(n_tasks=4, n_train=50, n_val=50, n_test=1000, n_featu
     _check_sizes(n_tasks=n_tasks, n_train=n_train, n_val=n_val, n_test=n_test,
                  n_features=n_features, n_factors=n_factors)
     outputs = n_classes if kind == "multiclass" else 1
-    g = torch.Generator().manual_seed(seed)
-    teacher = EnvironmentTeacher(n_tasks, n_features, n_factors, outputs, g)
+    teacher = EnvironmentTeacher(n_tasks, n_features, n_factors, outputs, seed)
     return sample_tasks(teacher, n_tasks, n_features, kind, outputs, n_train, n_val, n_test,
                         noise, shared_inputs, seed, {"n_factors": n_factors})
 
@@ -152,17 +171,16 @@ def make_mixed_pair(n_train=100, n_val=100, n_test=1000, n_features=10, relatedn
     _check_sizes(n_train=n_train, n_val=n_val, n_test=n_test, n_features=n_features)
     if not 0.0 <= relatedness <= 1.0:
         raise ValueError(f"relatedness must lie in [0, 1], got {relatedness}.")
-    g = torch.Generator().manual_seed(seed)
-    teacher = RelatedTeacher(2, n_features, 8, 1, relatedness, g)
+    teacher = RelatedTeacher(2, n_features, 8, 1, relatedness, seed)
     tasks = [Task("amount"), Task("label", "binary")]
 
-    def split(n, stream):
-        gs = torch.Generator().manual_seed(seed * 7919 + stream)
-        x = torch.randn(n, n_features, generator=gs)
-        f = [teacher(x, t)[:, 0] + noise * torch.randn(n, generator=gs) for t in (0, 1)]
+    def split(n, part):
+        x = torch.randn(n, n_features, generator=stream(seed, part))
+        f = [teacher(x, t)[:, 0] + noise * torch.randn(n, generator=stream(seed, part, t))
+             for t in (0, 1)]
         return Split(x, {"amount": scale * f[0], "label": (f[1] > 0).float()})
 
-    return MultiTaskData(tasks, split(n_train, 1), split(n_val, 2), split(n_test, 3),
+    return MultiTaskData(tasks, split(n_train, TRAIN), split(n_val, VAL), split(n_test, TEST),
                          {"teacher": teacher, "scale": scale})
 
 
@@ -176,11 +194,14 @@ def make_task_family(cluster_sizes=(3, 3), n_unrelated=1, relatedness=0.9, n_tra
     groups = [c for c, size in enumerate(cluster_sizes) for _ in range(size)]
     groups += [-1] * n_unrelated
     T, C = len(groups), len(cluster_sizes)
-    g = torch.Generator().manual_seed(seed)
-    nets = RelatedTeacher(C + T - 1, n_features, 8, 1, 1.0, g)  # C + T standardised nets
+    # nets 0 .. C-1 are the clusters' common parts; task t's own net is drawn from the
+    # stream of net 64 + t, so adding a cluster or a task does not change the others
+    nets = RelatedTeacher(64 + T - 1, n_features, 8, 1, 1.0, seed)
+    if C > 64:
+        raise ValueError(f"at most 64 clusters, got {C}.")
 
     def f(x, t):
-        own = nets.net(x, C + t)
+        own = nets.net(x, 64 + t)
         if groups[t] < 0:
             return own
         return math.sqrt(relatedness) * nets.net(x, groups[t]) + math.sqrt(1 - relatedness) * own
