@@ -54,7 +54,7 @@ from .penalties import (
 )
 from .plots import draw_sharing_diagram, plot_comparison, plot_heatmap, plot_history
 from .runtime import get_device, pick_device, scaled, seed_offset, seeds, set_seed, setup
-from .stats import Paired, paired, paired_table
+from .stats import Paired, delta_m, paired, paired_table
 from .train import (
     check_tasks,
     equal_weights,
@@ -98,7 +98,8 @@ __all__ = [
     "sharing_penalty", "pairwise_l2", "trace_norm", "mean_task_distance", "singular_values",
     "stacked_weights",
     # experiments, statistics, plots and the book's numbers
-    "sweep", "summarize", "choose_fork", "Paired", "paired", "paired_table", "plot_comparison",
+    "sweep", "summarize", "choose_fork", "Paired", "paired", "paired_table", "delta_m",
+    "plot_comparison",
     "plot_heatmap", "plot_history", "draw_sharing_diagram", "glue", "fmt", "significant",
     "assert_claim",
     # namespaces

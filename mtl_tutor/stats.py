@@ -155,3 +155,21 @@ def paired_table(table: pd.DataFrame, value: str, between: str, a, b, by, on="se
                      "high": cmp.high, "wins": cmp.wins, "seeds": cmp.n,
                      "verdict": cmp.verdict()})
     return pd.DataFrame(rows).set_index(by)
+
+
+def delta_m(errors, reference) -> float:
+    """Delta_m: the mean over tasks of each task's relative change of error against a
+    reference (usually STL), (error - reference) / reference, as a fraction: -0.05 means
+    5 % lower errors on average, whatever each task's scale (Maninis et al. 2019).
+
+    errors, reference: per-task errors (a dict or a Series indexed by task name, e.g.
+    `mt.evaluate(model, data)["error"]`), lower is better, for the same tasks.
+    """
+    errors, reference = pd.Series(errors, dtype=float), pd.Series(reference, dtype=float)
+    if set(errors.index) != set(reference.index):
+        raise ValueError(f"delta_m: the errors are for tasks {sorted(errors.index)} but the "
+                         f"reference for {sorted(reference.index)}; pass the same tasks.")
+    if not (reference > 0).all():
+        raise ValueError("delta_m: every reference error must be positive, got "
+                         f"{reference.to_dict()}.")
+    return float(((errors - reference[errors.index]) / reference[errors.index]).mean())

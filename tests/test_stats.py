@@ -77,3 +77,13 @@ def test_clear_errors_for_bad_input():
 def test_one_seed_has_no_interval_and_claims_nothing():
     cmp = mt.paired(runs([-0.5]), "err", "method", "A", "B")
     assert math.isnan(cmp.low) and not cmp.lower and not cmp.detected
+
+
+def test_delta_m_is_the_mean_relative_change():
+    stl = {"a": 2.0, "b": 0.1}
+    assert mt.delta_m({"a": 1.0, "b": 0.1}, stl) == pytest.approx(-0.25)
+    assert mt.delta_m(pd.Series({"b": 0.2, "a": 2.0}), pd.Series(stl)) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="same tasks"):
+        mt.delta_m({"a": 1.0}, stl)
+    with pytest.raises(ValueError, match="positive"):
+        mt.delta_m({"a": 1.0, "b": 1.0}, {"a": 0.0, "b": 1.0})

@@ -23,6 +23,8 @@ GENERATORS = {
     "environment, shared inputs": lambda T: make_environment_tasks(
         n_tasks=T, shared_inputs=True, seed=3),
     "attention": lambda T: mechanisms.make_attention_tasks(n_tasks=T, seed=3),
+    "attention, own inputs, other support": lambda T: mechanisms.make_attention_tasks(
+        n_tasks=T, shared_inputs=False, extra_inputs="other", seed=3),
     "noisy copies": lambda T: mechanisms.make_noisy_copies(n_copies=T - 1, seed=3),
     "random labels": lambda T: mechanisms.make_random_label_tasks(n_tasks=T, seed=3),
     "sum and difference": lambda T: mechanisms.make_sum_difference(n_trials=T, seed=3),

@@ -272,8 +272,10 @@ def compare_auxiliary(data: MultiTaskData, setups: dict, hidden, seed: int,
                       activation=nn.ReLU, **fit_kwargs) -> list:
     """Train hard sharing on each setup {name: list of tasks} (each list starts with "main")
     and return one row per setup: the main task's test error. Each model starts from the same
-    seed, so the setups differ only in their tasks."""
+    seed, so the setups differ only in their tasks. Only the main task matters, so training
+    stops on, and keeps the best epoch of, the main task's validation loss (`monitor`)."""
     fit_kwargs.setdefault("progress", False)
+    fit_kwargs.setdefault("monitor", "main")
     rows = []
     for name, tasks in setups.items():
         if tasks[0] != "main":

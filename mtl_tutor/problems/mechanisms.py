@@ -58,26 +58,40 @@ def make_noisy_copies(n_copies=3, n_train=40, n_val=40, n_test=1000, n_features=
 
 def make_attention_tasks(n_tasks=4, n_relevant=3, n_irrelevant=27, n_train=30, n_val=30,
                          n_test=1000, relatedness=0.5, noise=0.3, main_noise=None,
-                         seed=0) -> MultiTaskData:
+                         extra_inputs="same", shared_inputs=True, seed=0) -> MultiTaskData:
     """Attention focusing: every task depends on the same `n_relevant` inputs (the first
     ones) through a different function, and ignores the other `n_irrelevant` inputs.
 
     Task t's function of the relevant inputs is sqrt(r) g_0 + sqrt(1 - r) g_t, so the tasks
-    agree on *which* inputs matter even where they disagree on how. Shared inputs.
+    agree on *which* inputs matter even where they disagree on how. With `shared_inputs`
+    every task labels the same examples; otherwise each task has examples of its own.
     `main_noise` (default: `noise`) sets the main task's own label noise.
-    `info["relevant"]` lists the relevant inputs.
+    `extra_inputs="other"` is the control: the extra tasks read the next `n_relevant`
+    inputs instead, which the main task ignores (the same functions, the wrong support).
+    `info["relevant"]` lists the main task's relevant inputs.
     """
+    if extra_inputs not in ("same", "other"):
+        raise ValueError(f"extra_inputs must be 'same' or 'other', got {extra_inputs!r}.")
+    if extra_inputs == "other" and n_irrelevant < n_relevant:
+        raise ValueError(f"extra_inputs='other' needs n_irrelevant >= n_relevant "
+                         f"({n_relevant}), got {n_irrelevant}.")
     _check_sizes(n_tasks=n_tasks, n_relevant=n_relevant, n_train=n_train, n_val=n_val,
                  n_test=n_test)
     teacher = RelatedTeacher(n_tasks, n_relevant, 8, 1, relatedness, seed)
     names = ["main"] + [f"extra{i}" for i in range(1, n_tasks)]
     d = n_relevant + n_irrelevant
     scales = [noise if main_noise is None else main_noise] + [noise] * (n_tasks - 1)
+    shift = n_relevant if extra_inputs == "other" else 0
+    support = [slice(0, n_relevant)] + [slice(shift, shift + n_relevant)] * (n_tasks - 1)
 
     def make(n, split, noisy):
-        x = torch.randn(n, d, generator=stream(seed, split))
-        y = {name: teacher(x[:, :n_relevant], t)[:, 0]
-             + (scales[t] if noisy else 0.0) * torch.randn(n, generator=stream(seed, split, t))
+        draws = [stream(seed, split, t) for t in range(n_tasks)]
+        if shared_inputs:
+            x = torch.randn(n, d, generator=stream(seed, split))
+        else:
+            x = torch.stack([torch.randn(n, d, generator=g) for g in draws])
+        y = {name: teacher((x if shared_inputs else x[t])[:, support[t]], t)[:, 0]
+             + (scales[t] if noisy else 0.0) * torch.randn(n, generator=draws[t])
              for t, name in enumerate(names)}
         return Split(x, y)
 
@@ -93,11 +107,12 @@ def make_eavesdropping_tasks(n_train=60, n_val=60, n_test=1000, n_features=10, f
 
     main = sin(frequency * g(x)): a wiggly, non-monotone function of g, so its gradients
     say little about g; B = g(x) + h(x)/2 with another feature h: a simple, monotone use
-    of g; "hint" = g(x) itself (Abu-Mostafa's hint: the feature as a target). Shared
-    inputs; `info["feature"]` computes g.
+    of g; "hint" = g(x) itself (Abu-Mostafa's hint: the feature as a target). Two controls
+    of the same kind and scale: "wrong hint" = h(x), the feature main does not use, and
+    "unrelated" = u(x), a third smooth feature. Shared inputs; `info["feature"]` computes g.
     """
     _check_sizes(n_train=n_train, n_val=n_val, n_test=n_test, n_features=n_features)
-    teacher = RelatedTeacher(2, n_features, 8, 1, 0.0, seed)
+    teacher = RelatedTeacher(3, n_features, 8, 1, 0.0, seed)
 
     def feature(x):
         return teacher.net(x, 1)[:, 0]
@@ -105,11 +120,12 @@ def make_eavesdropping_tasks(n_train=60, n_val=60, n_test=1000, n_features=10, f
     def make(n, g, noisy):
         x = torch.randn(n, n_features, generator=g)
         scale = noise if noisy else 0.0
-        f, h = feature(x), teacher.net(x, 2)[:, 0]
-        targets = {"main": torch.sin(frequency * f), "B": f + 0.5 * h, "hint": f}
+        f, h, u = feature(x), teacher.net(x, 2)[:, 0], teacher.net(x, 3)[:, 0]
+        targets = {"main": torch.sin(frequency * f), "B": f + 0.5 * h, "hint": f,
+                   "wrong hint": h, "unrelated": u}
         return Split(x, {k: v + scale * torch.randn(n, generator=g) for k, v in targets.items()})
 
-    tasks = [Task("main"), Task("B"), Task("hint")]
+    tasks = [Task(name) for name in ("main", "B", "hint", "wrong hint", "unrelated")]
     return MultiTaskData(tasks, *_splits(make, n_train, n_val, n_test, seed),
                          {"feature": feature, "frequency": frequency})
 
