@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from ..data import MultiTaskData, Split, Task
-from .related import TEST, TRAIN, VAL, RelatedTeacher, _check_sizes, stream
+from .related import TEST, TRAIN, VAL, RelatedTeacher, _check_sizes, draw_inputs, stream
 
 
 def _stream(seed, k):
@@ -25,7 +25,7 @@ def _splits(make, n_train, n_val, n_test, seed):
             make(n_test, _stream(seed, 3), False))
 
 
-def _task_splits(make, n_train, n_val, n_test, seed):
+def _task_splits(make, n_train, n_val, n_test):
     """As `_splits`, for `make(n, split, noisy)` that draws each task from its own stream
     `stream(seed, split, t)` (task identity independent of the number of tasks)."""
     return make(n_train, TRAIN, True), make(n_val, VAL, True), make(n_test, TEST, False)
@@ -85,18 +85,14 @@ def make_attention_tasks(n_tasks=4, n_relevant=3, n_irrelevant=27, n_train=30, n
     support = [slice(0, n_relevant)] + [slice(shift, shift + n_relevant)] * (n_tasks - 1)
 
     def make(n, split, noisy):
-        draws = [stream(seed, split, t) for t in range(n_tasks)]
-        if shared_inputs:
-            x = torch.randn(n, d, generator=stream(seed, split))
-        else:
-            x = torch.stack([torch.randn(n, d, generator=g) for g in draws])
+        x, draws = draw_inputs(n, d, n_tasks, shared_inputs, seed, split)
         y = {name: teacher((x if shared_inputs else x[t])[:, support[t]], t)[:, 0]
              + (scales[t] if noisy else 0.0) * torch.randn(n, generator=draws[t])
              for t, name in enumerate(names)}
         return Split(x, y)
 
     return MultiTaskData([Task(n) for n in names],
-                         *_task_splits(make, n_train, n_val, n_test, seed),
+                         *_task_splits(make, n_train, n_val, n_test),
                          {"relevant": list(range(n_relevant)), "teacher": teacher})
 
 
@@ -146,7 +142,7 @@ def make_random_label_tasks(n_tasks=4, n_train=100, n_features=20, seed=0) -> Mu
                          for t, name in enumerate(names)})
 
     return MultiTaskData([Task(n, "binary") for n in names],
-                         *_task_splits(make, n_train, n_train, n_train, seed), {})
+                         *_task_splits(make, n_train, n_train, n_train), {})
 
 
 def fit_to_noise(train_error: float) -> float:
@@ -222,7 +218,7 @@ def make_sum_difference(n_trials=50, n_train=50, n_val=50, n_test=500, bits=10,
         xs, ys = zip(*(trial(n, stream(seed, split, i)) for i in range(n_trials)))
         return Split(torch.stack(xs), dict(zip([t.name for t in tasks], ys)), per_task=True)
 
-    return MultiTaskData(tasks, *_task_splits(make, n_train, n_val, n_test, seed), {"f2": f2})
+    return MultiTaskData(tasks, *_task_splits(make, n_train, n_val, n_test), {"f2": f2})
 
 
 def f1_rmse(model, data, split="test") -> np.ndarray:

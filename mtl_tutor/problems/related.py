@@ -28,6 +28,17 @@ def stream(seed: int, *keys: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(state))
 
 
+def draw_inputs(n, n_features, n_tasks, shared_inputs, seed, split):
+    """One split's inputs, (n, features) shared or (tasks, n, features) per task, and each
+    task's stream for what it draws next (its noise). Each split and each task has its own
+    stream: the test set does not change with n_train, nor task t's examples and noise with
+    the number of tasks."""
+    draws = [stream(seed, split, t) for t in range(n_tasks)]
+    if shared_inputs:
+        return torch.randn(n, n_features, generator=stream(seed, split)), draws
+    return torch.stack([torch.randn(n, n_features, generator=g) for g in draws]), draws
+
+
 class RelatedTeacher:
     """The noiseless target functions f_t(x) of `make_related_tasks`. Net i is drawn from
     its own stream (seed, TEACHER, i), so adding tasks does not change the others."""
@@ -76,13 +87,7 @@ def sample_tasks(teacher, n_tasks, n_features, kind, outputs, n_train, n_val, n_
     tasks = [Task(f"task{t}", kind, outputs) for t in range(n_tasks)]
 
     def make_split(n, split):
-        # Each split and each task draws from its own stream: the test set does not change
-        # with n_train, nor task t's examples and noise with the number of tasks.
-        draws = [stream(seed, split, t) for t in range(n_tasks)]
-        if shared_inputs:
-            x = torch.randn(n, n_features, generator=stream(seed, split))
-        else:
-            x = torch.stack([torch.randn(n, n_features, generator=g) for g in draws])
+        x, draws = draw_inputs(n, n_features, n_tasks, shared_inputs, seed, split)
         y = {}
         for t, task in enumerate(tasks):
             xt = x if shared_inputs else x[t]
@@ -184,6 +189,9 @@ def make_mixed_pair(n_train=100, n_val=100, n_test=1000, n_features=10, relatedn
                          {"teacher": teacher, "scale": scale})
 
 
+MAX_CLUSTERS = 64  # make_task_family: task nets start after the clusters' nets
+
+
 def make_task_family(cluster_sizes=(3, 3), n_unrelated=1, relatedness=0.9, n_train=30,
                      n_val=30, n_test=1000, n_features=10, noise=0.1, shared_inputs=True,
                      seed=0):
@@ -194,14 +202,14 @@ def make_task_family(cluster_sizes=(3, 3), n_unrelated=1, relatedness=0.9, n_tra
     groups = [c for c, size in enumerate(cluster_sizes) for _ in range(size)]
     groups += [-1] * n_unrelated
     T, C = len(groups), len(cluster_sizes)
+    if C > MAX_CLUSTERS:
+        raise ValueError(f"at most {MAX_CLUSTERS} clusters, got {C}.")
     # nets 0 .. C-1 are the clusters' common parts; task t's own net is drawn from the
-    # stream of net 64 + t, so adding a cluster or a task does not change the others
-    nets = RelatedTeacher(64 + T - 1, n_features, 8, 1, 1.0, seed)
-    if C > 64:
-        raise ValueError(f"at most 64 clusters, got {C}.")
+    # stream of net MAX_CLUSTERS + t, so adding a cluster or a task changes no other net
+    nets = RelatedTeacher(MAX_CLUSTERS + T - 1, n_features, 8, 1, 1.0, seed)
 
     def f(x, t):
-        own = nets.net(x, 64 + t)
+        own = nets.net(x, MAX_CLUSTERS + t)
         if groups[t] < 0:
             return own
         return math.sqrt(relatedness) * nets.net(x, groups[t]) + math.sqrt(1 - relatedness) * own
