@@ -43,8 +43,9 @@ def choose_fork(data, hidden, candidates=None, activation=None, **fit_kwargs):
     """"User-defined MTL": train a `ForkedMLP` for each number of shared hidden layers and
     keep the one with the lowest validation loss (the test split is not looked at).
 
-    Returns (best model, table with one row per candidate: n_shared, val_loss, test_error).
-    The test error is reported for teaching only; the choice uses validation alone.
+    Returns (best model, table with one row per candidate: n_shared, val_loss, test_error
+    (the mean over tasks) and task_errors (a dict per task, e.g. for `mt.delta_m`)).
+    The test errors are reported for teaching only; the choice uses validation alone.
     """
     candidates = range(len(tuple(hidden)) + 1) if candidates is None else candidates
     fit_kwargs.setdefault("progress", False)
@@ -54,8 +55,9 @@ def choose_fork(data, hidden, candidates=None, activation=None, **fit_kwargs):
                          activation=activation or nn.ReLU)
         history = fit(model, data, **fit_kwargs)
         val_loss = history["val_loss"].min()
-        rows.append({"n_shared": n_shared, "val_loss": val_loss,
-                     "test_error": evaluate(model, data)["error"].mean()})
+        errors = evaluate(model, data)["error"]
+        rows.append({"n_shared": n_shared, "val_loss": val_loss, "test_error": errors.mean(),
+                     "task_errors": errors.to_dict()})
         if val_loss < best_loss:
             best, best_loss = model, val_loss
     return best, pd.DataFrame(rows)

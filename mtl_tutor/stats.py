@@ -173,3 +173,24 @@ def delta_m(errors, reference) -> float:
         raise ValueError("delta_m: every reference error must be positive, got "
                          f"{reference.to_dict()}.")
     return float(((errors - reference[errors.index]) / reference[errors.index]).mean())
+
+
+def delta_m_per_run(table: pd.DataFrame, between: str, reference, errors: str = "task errors",
+                    on=("seed",)) -> pd.Series:
+    """`delta_m` of every row of a results table against the row of the same run (the same
+    values of the `on` columns, e.g. seed and relatedness) whose `between` column is
+    `reference` (e.g. "STL"). `errors` names a column of per-task error dicts.
+    Returns a Series aligned with `table`, ready for `paired`."""
+    on = [on] if isinstance(on, str) else list(on)
+    missing = [c for c in [between, errors, *on] if c not in table.columns]
+    if missing:
+        raise ValueError(f"delta_m_per_run: the table has no column(s) {missing}; its "
+                         f"columns are {list(table.columns)}.")
+    ref = table[table[between] == reference].set_index(on)[errors]
+    if ref.empty or not ref.index.is_unique:
+        raise ValueError(f"delta_m_per_run: need exactly one {between} == {reference!r} row "
+                         f"per run of {on}; found {len(ref)} rows for "
+                         f"{ref.index.nunique()} runs.")
+    runs = table[on].itertuples(index=False, name=None)
+    return pd.Series([delta_m(e, ref.loc[run if len(on) > 1 else run[0]])
+                      for e, run in zip(table[errors], runs)], index=table.index)

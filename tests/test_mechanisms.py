@@ -130,3 +130,31 @@ def test_subset_keeps_examples_and_order():
     assert torch.equal(part.train.x[0], data.train.x[2])
     with pytest.raises(ValueError, match="Unknown task"):
         data.subset(["task7"])
+
+
+def test_redundant_views_main_sees_both_extra_tasks_one():
+    data = mechanisms.make_redundant_views(extra_view="A", n_extra=2, view_size=3, seed=1)
+    a, b = data.info["views"]["A"], data.info["views"]["B"]
+    x = data.train.x
+    assert torch.equal(x[0][:, a], x[0][:, b])  # main: two identical views
+    assert not torch.equal(x[1][:, a], x[1][:, b])  # extra tasks: independent views
+    teacher = data.info["teacher"]
+    # extra task 1 is a function of view A only; with extra_view="B", of view B only
+    assert torch.allclose(data.test.y["extra1"], teacher(data.test.x[1][:, a], 1)[:, 0])
+    flipped = mechanisms.make_redundant_views(extra_view="B", n_extra=2, view_size=3, seed=1)
+    assert torch.allclose(flipped.test.y["extra1"], teacher(flipped.test.x[1][:, b], 1)[:, 0])
+    assert torch.equal(flipped.test.y["main"], data.test.y["main"])  # the same main task
+    alone = mechanisms.make_redundant_views(extra_view=None, seed=1)
+    assert alone.names == ["main"] and torch.equal(alone.test.y["main"], data.test.y["main"])
+    with pytest.raises(ValueError, match="extra_view"):
+        mechanisms.make_redundant_views(extra_view="C")
+
+
+def test_lose_view_replaces_only_that_view_of_the_test_inputs():
+    data = mechanisms.make_redundant_views(extra_view="A", n_extra=1, seed=2)
+    a, b = data.info["views"]["A"], data.info["views"]["B"]
+    lost = mechanisms.lose_view(data, "B", seed=2)
+    assert torch.equal(lost.test.x[..., a], data.test.x[..., a])
+    assert not torch.equal(lost.test.x[..., b], data.test.x[..., b])
+    assert lost.train is data.train and torch.equal(lost.test.y["main"], data.test.y["main"])
+    assert torch.equal(data.test.x[0][:, a], data.test.x[0][:, b])  # the original is untouched

@@ -61,3 +61,13 @@ def test_heterogeneous_outputs():
         out = mt.ForkedMLP(6, (8, 8), tasks, n_shared)(torch.randn(5, 6))
         assert out["digit"].shape == (5, 10) and out["big"].shape == (5,)
         assert out["size"].shape == (5, 2)
+
+
+def test_choose_fork_reports_each_candidate_and_picks_by_validation():
+    data = mt.problems.make_related_tasks(n_tasks=3, n_train=20, n_val=20, seed=0)
+    model, table = mt.choose_fork(data, (8, 4), epochs=3)
+    assert list(table.n_shared) == [0, 1, 2]
+    assert model.n_shared == table.n_shared[table.val_loss.idxmin()]
+    for row in table.itertuples():  # the mean is the mean of the per-task errors
+        assert set(row.task_errors) == set(data.names)
+        assert abs(sum(row.task_errors.values()) / 3 - row.test_error) < 1e-9

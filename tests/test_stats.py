@@ -87,3 +87,20 @@ def test_delta_m_is_the_mean_relative_change():
         mt.delta_m({"a": 1.0}, stl)
     with pytest.raises(ValueError, match="positive"):
         mt.delta_m({"a": 1.0, "b": 1.0}, {"a": 0.0, "b": 1.0})
+
+
+def test_delta_m_per_run_compares_within_each_run():
+    from mtl_tutor.stats import delta_m_per_run
+
+    rows = pd.DataFrame([
+        {"seed": 0, "r": 0.0, "method": "STL", "task errors": {"a": 1.0, "b": 2.0}},
+        {"seed": 0, "r": 0.0, "method": "MTL", "task errors": {"a": 0.5, "b": 3.0}},
+        {"seed": 0, "r": 0.9, "method": "STL", "task errors": {"a": 2.0, "b": 2.0}},
+        {"seed": 0, "r": 0.9, "method": "MTL", "task errors": {"a": 1.0, "b": 1.0}},
+    ])
+    dm = delta_m_per_run(rows, "method", "STL", on=["seed", "r"])
+    assert list(dm) == pytest.approx([0.0, 0.0, 0.0, -0.5])
+    with pytest.raises(ValueError, match="exactly one"):
+        delta_m_per_run(rows, "method", "STL", on="seed")  # two STL rows per seed
+    with pytest.raises(ValueError, match="no column"):
+        delta_m_per_run(rows, "method", "STL", errors="errors")

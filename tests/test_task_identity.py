@@ -28,6 +28,7 @@ GENERATORS = {
     "noisy copies": lambda T: mechanisms.make_noisy_copies(n_copies=T - 1, seed=3),
     "random labels": lambda T: mechanisms.make_random_label_tasks(n_tasks=T, seed=3),
     "sum and difference": lambda T: mechanisms.make_sum_difference(n_trials=T, seed=3),
+    "redundant views": lambda T: mechanisms.make_redundant_views(n_extra=T, seed=3),
     "family, cluster size": lambda T: make_task_family(cluster_sizes=(T,), seed=3),
     "family, outsiders": lambda T: make_task_family(cluster_sizes=(2,), n_unrelated=T, seed=3),
     "auxiliary family": lambda T: aux.make_auxiliary_family(

@@ -181,6 +181,51 @@ def input_weight_share(first_layer_weight: torch.Tensor, relevant) -> float:
     return float(per_input[list(relevant)].sum() / per_input.sum())
 
 
+def make_redundant_views(extra_view="A", n_extra=4, n_train=100, n_val=50, n_test=1000,
+                         view_size=3, relatedness=0.5, noise=0.1, seed=0) -> MultiTaskData:
+    """Representation bias in Caruana's sense: "main" sees its hidden variables z twice,
+    as view A (the first `view_size` inputs) and as an identical view B (the next ones), so
+    a network that reads A, B or any mix of them fits "main" equally well.
+
+    The `n_extra` extra tasks have examples of their own, in which the views are
+    independent, and depend on view `extra_view` ("A" or "B") only, through functions
+    related to main's by `relatedness`. `extra_view=None` gives "main" alone. Main's
+    function and examples depend on `seed` only. `info["views"]` maps each view to its
+    input columns; `lose_view` replaces one view by noise to show which one a model reads.
+    """
+    if extra_view not in ("A", "B", None):
+        raise ValueError(f"extra_view must be 'A', 'B' or None, got {extra_view!r}.")
+    _check_sizes(view_size=view_size, n_train=n_train, n_val=n_val, n_test=n_test)
+    views = {"A": list(range(view_size)), "B": list(range(view_size, 2 * view_size))}
+    names = ["main"] + ([f"extra{t}" for t in range(1, n_extra + 1)] if extra_view else [])
+    teacher = RelatedTeacher(len(names), view_size, 8, 1, relatedness, seed)
+
+    def make(n, split, noisy):
+        xs, ys = [], {}
+        for t, name in enumerate(names):
+            g = stream(seed, split, t)
+            x = torch.randn(n, 2 * view_size, generator=g)
+            if t == 0:
+                x[:, views["B"]] = x[:, views["A"]]  # two copies of the same z
+            z = x[:, views["A" if t == 0 else extra_view]]
+            ys[name] = teacher(z, t)[:, 0] + (noise if noisy else 0.0) * torch.randn(n, generator=g)
+            xs.append(x)
+        return Split(torch.stack(xs), ys, per_task=True)
+
+    return MultiTaskData([Task(n) for n in names], *_task_splits(make, n_train, n_val, n_test),
+                         {"views": views, "teacher": teacher, "noise": noise})
+
+
+def lose_view(data: MultiTaskData, view: str, seed: int = 0) -> MultiTaskData:
+    """`data` whose test inputs have view `view` of `make_redundant_views` replaced by fresh
+    noise (a failed sensor): a model that reads that view gets worse, one that ignores it not."""
+    columns = data.info["views"][view]
+    x = data.test.x.clone()
+    x[..., columns] = torch.randn(x[..., columns].shape, generator=stream(seed, TEST, 99))
+    return MultiTaskData(data.tasks, data.train, data.val, Split(x, data.test.y, per_task=True),
+                         data.info)
+
+
 def encode_bits(values: torch.Tensor, low: float, high: float, bits: int = 10) -> torch.Tensor:
     """Code each value in [low, high] as `bits` binary inputs (its quantised level in
     base 2, most significant bit first): (n,) -> (n, bits)."""
