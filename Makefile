@@ -89,7 +89,7 @@ execute: $(STAMP)
 	$(PINNED) $(PY) tools/execute.py $(NB)
 
 # The training engine's benchmark and scaling table, recorded for the status page
-# (book/benchmark.json; about 10 minutes on 2 cores; run it on an otherwise idle machine).
+# (book/benchmark.json; about 13 minutes on 2 cores; run it on an otherwise idle machine).
 bench: $(STAMP)
 	$(PY) tools/record_bench.py
 

@@ -7,9 +7,9 @@ At each size (examples x hidden width x tasks) four loops train hard sharing (a 
 hidden layers, one output per task) for one epoch of minibatches of 32, on the same data
 from the same seed, in turn, after an untimed warm-up round (the loops are the benchmark's,
 `mtl_tutor.bench`): the idiomatic DataLoader loop, the best loop an expert writes by hand,
-`mt.fit` as the book uses it, and a bare loop on fit's own model (the floor for that model).
-The table gives median seconds of three rounds, fit's speed-up over the idiomatic and the
-best loop, and fit's overhead over the bare loop.
+`mt.fit` (without validation, as the other loops), and a bare loop on fit's own model
+(the floor for that model). The table gives median seconds of three rounds, fit's speed-up
+over the idiomatic and the best loop, and fit's overhead over the bare loop.
 """
 import argparse
 import statistics

@@ -55,3 +55,15 @@ def test_scaling_table_compares_like_with_like(capsys):
     out = capsys.readouterr().out
     assert len(rows) == len(scaling.QUICK_SIZES) and "best/fit" in out and "smoke run" in out
     assert all(r[k] > 0 for r in rows for k in scaling.LOOPS)
+
+
+def test_fit_is_compared_without_validation_like_the_loops():
+    """The hand-written loops do not validate, so the problem fit gets in the comparisons
+    has no validation split; validating every epoch is timed apart, on the same training data."""
+    plain, validated = bench.make_data(64), bench.make_data(64, validation=True)
+    assert plain.val is None and validated.val.n == 256
+    assert all(bench.torch.equal(plain.train.y[k], validated.train.y[k]) for k in plain.names)
+    import mtl_tutor as mt
+    history = mt.fit(bench.hard_sharing(bench.D, (8, 8), plain.tasks), plain, epochs=2,
+                     progress=False, restore_best=False)
+    assert list(history.columns) == ["epoch", "train_loss"]  # no validation pass was made
