@@ -29,14 +29,14 @@ class TaskHeads(nn.Module):
                 {t.name: nn.Linear(in_features, t.outputs) for t in self.tasks})
 
     def forward(self, h):
-        names = self.names
-        if self.stacked is not None:
-            if self.stacked.out_features == 1:  # one number per task: (n, tasks), as targets
-                w, b = self.stacked.weight, self.stacked.bias
+        names, layer = self.names, self.stacked
+        if layer is not None:
+            if layer.out_features == 1:  # one number per task: (n, tasks), as targets
                 if h.dim() == 2:  # a shared input: exactly an nn.Linear with T outputs
-                    return Stacked(names, F.linear(h, w.squeeze(-1), b.squeeze(-1)))
-                return Stacked(names, self.stacked(h).squeeze(-1).t())
-            per_task = list(self.stacked(h).unbind(0))
+                    w, b = layer.weight.squeeze(-1), layer.bias.squeeze(-1)
+                    return Stacked(names, F.linear(h, w, b))
+                return Stacked(names, layer(h).squeeze(-1).t())
+            per_task = list(layer(h).unbind(0))
         else:
             per_task = [self.separate[t.name](h if h.dim() == 2 else h[i])
                         for i, t in enumerate(self.tasks)]

@@ -133,14 +133,20 @@ class Split:
     def batches(self, batch_size: int):
         """Shuffled minibatches of at most `batch_size` examples, as `Batch(x, y, n)`.
 
-        In-memory indexing, no DataLoader. When all targets have one shape and dtype they
-        are indexed as one stacked tensor: one operation per batch instead of one per task.
+        In memory, no DataLoader: the examples are shuffled once per epoch (one gather of
+        the inputs, one of the targets when they stack into one tensor) and each minibatch
+        is a slice of the shuffled copy, a view that costs no copy.
         """
+        order = torch.randperm(self.n, device=self.x.device)
+        xs = self._rows(order).split(batch_size, dim=1 if self.per_task else 0)
         y = self.stacked_y()
-        for index in torch.randperm(self.n, device=self.x.device).split(batch_size):
-            y_batch = (Stacked(y.names, y.stacked[index]) if isinstance(y, Stacked)
-                       else {name: t[index] for name, t in y.items()})
-            yield Batch(self._rows(index), y_batch, len(index))
+        if isinstance(y, Stacked):
+            ys = [Stacked(y.names, part) for part in y.stacked[order].split(batch_size)]
+        else:
+            columns = {name: t[order].split(batch_size) for name, t in y.items()}
+            ys = [dict(zip(columns, parts)) for parts in zip(*columns.values())]
+        for x, y_batch in zip(xs, ys):
+            yield Batch(x, y_batch, x.shape[1] if self.per_task else len(x))
 
     def stacked_y(self):
         """The targets as one `Stacked` tensor (n, ..., tasks) when they all have one shape

@@ -167,15 +167,15 @@ def fit(model: nn.Module, data, *, epochs: int = 100, lr: float = 1e-2, batch_si
     # than the default for the many small tensors of a multi-task model.
     fused = device.type in ("cpu", "cuda")
     optimizer = torch.optim.Adam(groups, lr=lr, weight_decay=weight_decay, fused=fused)
+    params = [p for group in optimizer.param_groups for p in group["params"]]
 
-    losses_of = losses_function(data.tasks, data.missing_labels)
+    names, losses_of = data.names, losses_function(data.tasks, data.missing_labels)
     val_y = None if val is None else val.stacked_y()
     set_mode = mode_switch(model)
     shapes_gradients = hasattr(weighting, "backward")  # it runs the backward pass itself
-    columns = [f"val_loss[{name}]" for name in data.names]
+    columns = [f"val_loss[{name}]" for name in names]
     live = model.state_dict()  # tensors that share memory with the parameters and buffers
-    rows, best_loss, best_state, best_epoch = [], float("inf"), None, 0
-    stopped_early = False
+    rows, best_loss, best_state, best_epoch, stopped_early = [], float("inf"), None, 0, False
     bar = tqdm(range(1, epochs + 1), desc="fit", disable=not progress, leave=False)
     try:
         for epoch in bar:
@@ -183,13 +183,14 @@ def fit(model: nn.Module, data, *, epochs: int = 100, lr: float = 1e-2, batch_si
             batch_losses, batch_sizes = [], []
             for batch in train.batches(batch_size):
                 losses = losses_of(model(batch.x), batch.y)
-                optimizer.zero_grad()
+                for p in params:  # optimizer.zero_grad(), without its per-call machinery
+                    p.grad = None
                 if shapes_gradients:
-                    weighting.backward(Stacked(data.names, losses))
+                    weighting.backward(Stacked(names, losses))
                     if penalty is not None:
                         penalty().backward()
                 else:
-                    loss = weighting(Stacked(data.names, losses))
+                    loss = weighting(Stacked(names, losses))
                     if penalty is not None:
                         loss = loss + penalty()
                     loss.backward()
@@ -204,8 +205,8 @@ def fit(model: nn.Module, data, *, epochs: int = 100, lr: float = 1e-2, batch_si
                 with torch.no_grad():
                     parts.append(losses_of(model(val.x), val_y))
             both = torch.cat(parts).tolist()  # the epoch's one read from the device
-            train_losses, val_list = both[:len(data.names)], both[len(data.names):]
-            _check_diverged(epoch, data.names, train_losses, lr)
+            train_losses, val_list = both[:len(names)], both[len(names):]
+            _check_diverged(epoch, names, train_losses, lr)
             if hasattr(weighting, "epoch_end"):  # weightings that follow the loss curves
                 weighting.epoch_end(train_losses)
             row = {"epoch": epoch, "train_loss": sum(train_losses)}
@@ -248,16 +249,16 @@ def mode_switch(model: nn.Module):
     """A function that puts `model` in training (True) or evaluation (False) mode.
 
     Exactly `model.train(mode)`, but where no module overrides `train`, it sets the flag on
-    a list of the modules made once instead of walking the tree each time: twice an epoch,
-    the walk costs as much as a small model's validation pass.
+    a list of the modules made once: twice an epoch, walking the tree costs as much as a
+    small model's validation pass.
     """
     modules = list(model.modules())
     if any(type(m).train is not nn.Module.train for m in modules):
         return model.train
 
     def set_mode(training):
-        for m in modules:
-            m.training = training
+        for m in modules:  # a plain flag: nn.Module.__setattr__'s checks are not needed
+            object.__setattr__(m, "training", training)
     return set_mode
 
 

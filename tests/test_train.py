@@ -127,6 +127,54 @@ def test_batches_cover_every_example_once(shared):
     assert sorted(torch.cat(seen_y).tolist()) == sorted(data.train.y["task0"].tolist())
 
 
+@pytest.mark.parametrize("case", ["shared", "per task", "mixed targets"])
+def test_batches_are_slices_of_one_shuffle(case):
+    """One permutation per epoch, then consecutive slices: the same minibatches, in the same
+    order, as indexing with each slice of `torch.randperm` (what the loop did before)."""
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(*((2,) if case == "per task" else ()), 23, 4, generator=g)
+    y = {"a": torch.randn(23, generator=g), "b": torch.randn(23, generator=g)}
+    if case == "mixed targets":  # targets of two dtypes: batched task by task
+        y["b"] = torch.randint(0, 3, (23,), generator=g)
+    split = mt.Split(x, y)
+    torch.manual_seed(0)
+    batches = list(split.batches(5))
+    torch.manual_seed(0)
+    expected = torch.randperm(23).split(5)
+    assert [b.n for b in batches] == [len(i) for i in expected] == [5, 5, 5, 5, 3]
+    for batch, index in zip(batches, expected):
+        assert torch.equal(batch.x, x[:, index] if case == "per task" else x[index])
+        assert isinstance(batch.y, mt.Stacked) == (case != "mixed targets")
+        for name in y:
+            assert torch.equal(batch.y[name], y[name][index])
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_fit_is_the_plain_adam_loop(shared):
+    """fit's speed-ups (one shuffle per epoch, one batched loss, gradients dropped directly)
+    change nothing: it ends with exactly the weights of the textbook loop, zero_grad and all."""
+    data = mt.problems.make_related_tasks(n_tasks=3, n_train=64, shared_inputs=shared, seed=0)
+    data = mt.MultiTaskData(data.tasks, data.train, None, data.test)  # no validation
+    torch.manual_seed(1)
+    model = mt.hard_sharing(data.n_features, (8,), data.tasks)
+    reference = mt.hard_sharing(data.n_features, (8,), data.tasks)
+    reference.load_state_dict(model.state_dict())
+    torch.manual_seed(2)
+    mt.fit(model, data, epochs=3, batch_size=10, lr=1e-2, progress=False)
+    torch.manual_seed(2)
+    optimizer = torch.optim.Adam(reference.parameters(), lr=1e-2)
+    x, y = data.train.x, data.train.y
+    for _ in range(3):
+        for index in torch.randperm(data.train.n).split(10):
+            preds = reference(x[index] if shared else x[:, index])
+            loss = sum(((preds[name] - y[name][index]) ** 2).mean() for name in data.names)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    for (name, a), b in zip(model.named_parameters(), reference.parameters()):
+        torch.testing.assert_close(a, b, msg=f"{name} differs")
+
+
 def test_no_host_sync_inside_the_training_step(data, monkeypatch):
     """Reading a value from the device (item, tolist, cpu, numpy) waits for the GPU; fit does
     it once per epoch for its history, never per minibatch (issue 24: GPU-ready without a
