@@ -5,12 +5,13 @@
     MTL_TUTOR_DEVICE=cuda python -m mtl_tutor.bench    # on a GPU, where there is one
 
 At each size, every loop trains the same problem (10 regression tasks on shared inputs)
-from the same seed for the same epochs with minibatches of 32, once per round and in turn,
-so a slow spell of the machine hits all of them alike; the first round is an untimed
-warm-up. A ratio is the geometric mean of the per-round ratios with a 95 % t-interval:
+from the same seed for the same epochs with minibatches of 32, once per round and in turn
+(the order rotating from round to round), so a slow spell of the machine hits all of them
+alike; the first round is an untimed warm-up (the loops are in `mtl_tutor.bench_loops`). A ratio is the geometric mean of the per-round ratios with a 95 % t-interval:
 1. `mt.fit` on hard sharing against the idiomatic loop (a DataLoader over a TensorDataset,
    an nn.ModuleList of heads, one loss per task, Adam), and against the best loop an expert
-   writes by hand (in-memory minibatches, one stacked head, one batched loss, fused Adam);
+   writes by hand (in-memory minibatches, one stacked head, one batched loss, fused Adam),
+   also with `fit` training that loop's own network: the engines alone, like with like;
 2. 10 STL networks trained as one task-stacked model against a loop of 10 separate models;
 3. cost against the limit: the time the training step's matrix products alone take on this
    machine (the physical floor for these models) as a fraction of fit's time, and fit's
@@ -27,142 +28,29 @@ import warnings
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from scipy import stats
-from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
 
-from .data import MultiTaskData, Split, Task
-from .models import hard_sharing, single_task_nets
+from .bench_loops import (
+    BATCH,
+    LR,
+    D,
+    T,
+    bare_loop,
+    best_loop,
+    fit_best_model,
+    fit_hard_sharing,
+    fit_stacked_stl,
+    idiomatic_loop,
+    looped_stl,
+    make_data,
+)
 from .runtime import get_device, pick_device, set_seed, setup
-from .train import fit
 
-T, D, BATCH, LR = 10, 32, 32, 1e-3
 # (name, examples, width of the two hidden layers, examples for the STL pair, rounds,
 # epochs): several epochs at the book's size, as the book trains, so that fit's one-off
 # set-up (a few ms) weighs as it does in use; one epoch of 2,048 steps at the large size
 SIZES = [("book", 4096, 64, 4096, 10, 5), ("large", 65536, 512, 8192, 8, 1)]
 QUICK = [("smoke", 512, 32, 512, 1, 1)]
-
-
-def make_data(n, seed=0, tasks=T, validation=False):
-    """A shared-input regression problem with `tasks` tasks (linear targets plus noise);
-    with `validation`, a validation split of 256 examples (the training data are the same)."""
-    g = torch.Generator().manual_seed(seed)
-    w = torch.randn(D, tasks, generator=g) / D**0.5
-
-    def split(m):
-        x = torch.randn(m, D, generator=g)
-        y = x @ w + 0.1 * torch.randn(m, tasks, generator=g)
-        return Split(x, {f"task{t}": y[:, t].contiguous() for t in range(tasks)})
-
-    train, val, test = split(n), split(256), split(256)
-    return MultiTaskData([Task(f"task{t}") for t in range(tasks)], train,
-                         val if validation else None, test)
-
-
-def trunk(width):
-    return nn.Sequential(nn.Linear(D, width), nn.ReLU(), nn.Linear(width, width), nn.ReLU())
-
-
-def targets(data):
-    return torch.stack([data.train.y[name] for name in data.names], dim=1)  # (n, tasks)
-
-
-def final_loss(predictions, y):
-    """The summed per-task mean squared error on the training data: each loop returns it,
-    so a test can see that all of them learned the problem."""
-    return float((predictions - y).pow(2).mean(0).sum())
-
-
-def idiomatic_loop(data, width, epochs):
-    """The loop most tutorials teach: DataLoader, a head per task, a loss per task."""
-    device = get_device()
-    body = trunk(width).to(device)
-    heads = nn.ModuleList(nn.Linear(width, 1) for _ in data.names).to(device)
-    optimizer = torch.optim.Adam([*body.parameters(), *heads.parameters()], lr=LR)
-    ys = [data.train.y[name] for name in data.names]
-    loader = DataLoader(TensorDataset(data.train.x, *ys), batch_size=BATCH, shuffle=True)
-    for _ in range(epochs):
-        for xb, *yb in loader:
-            h = body(xb.to(device))
-            loss = sum(F.mse_loss(head(h).squeeze(-1), y.to(device)) for head, y in zip(heads, yb))
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-    with torch.no_grad():
-        h = body(data.train.x.to(device))
-        return final_loss(torch.cat([head(h) for head in heads], 1), targets(data).to(device))
-
-
-def best_loop(data, width, epochs):
-    """What an expert writes by hand: in-memory minibatches, all tasks' outputs in one
-    layer, one batched loss, fused Adam, nothing else."""
-    device = get_device()
-    model = nn.Sequential(trunk(width), nn.Linear(width, len(data.names))).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=LR, fused=True)
-    x, y = data.train.x.to(device), targets(data).to(device)
-    for _ in range(epochs):
-        for index in torch.randperm(len(x), device=device).split(BATCH):
-            loss = (model(x[index]) - y[index]).pow(2).mean(dim=0).sum()
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-    with torch.no_grad():
-        return final_loss(model(x), y)
-
-
-def bare_loop(data, width, epochs):
-    """The floor for fit's own model: forward, loss, backward, step on batches cut in
-    advance; no shuffling, no validation, no bookkeeping."""
-    device = get_device()
-    model = hard_sharing(D, (width, width), data.tasks).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=LR, fused=True)
-    x, y = data.train.x.to(device), targets(data).to(device)
-    batches = list(zip(x.split(BATCH), y.split(BATCH)))
-    for _ in range(epochs):
-        for xb, yb in batches:
-            loss = (model(xb).stacked - yb).pow(2).mean(dim=0).sum()
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-    with torch.no_grad():
-        return final_loss(model(x).stacked, y)
-
-
-def looped_stl(data, width, epochs):
-    """T separate networks, each trained by its own loop over in-memory minibatches."""
-    device, final = get_device(), 0.0
-    x = data.train.x.to(device)
-    for name in data.names:
-        net = nn.Sequential(trunk(width), nn.Linear(width, 1)).to(device)
-        optimizer = torch.optim.Adam(net.parameters(), lr=LR, fused=True)
-        y = data.train.y[name].to(device)
-        for _ in range(epochs):
-            for index in torch.randperm(len(x), device=device).split(BATCH):
-                loss = F.mse_loss(net(x[index]).squeeze(-1), y[index])
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-        with torch.no_grad():
-            final += float(F.mse_loss(net(x).squeeze(-1), y))
-    return final
-
-
-def with_fit(model_fn):
-    """`mt.fit` on `model_fn`'s model; it validates every epoch if `data` has a val split."""
-    def run(data, width, epochs):
-        model = model_fn(D, (width, width), data.tasks)
-        fit(model, data, epochs=epochs, batch_size=BATCH, lr=LR, progress=False,
-            restore_best=False)
-        device = get_device()
-        with torch.no_grad():
-            return final_loss(model(data.train.x.to(device)).stacked, targets(data).to(device))
-    run.__name__ = f"fit_{model_fn.__name__}"
-    return run
-
-
-fit_hard_sharing, fit_stacked_stl = with_fit(hard_sharing), with_fit(single_task_nets)
 
 
 def _sync():
@@ -172,10 +60,12 @@ def _sync():
 
 def measure(loops: dict, rounds: int) -> dict:
     """{name: [seconds per round]}: every loop `(run, data, width, epochs)` once per round,
-    in turn, each from seed 0; round 0 is the untimed warm-up (start-up costs)."""
-    times = {name: [] for name in loops}
+    in turn, each from seed 0; round 0 is the untimed warm-up (start-up costs). The order
+    rotates from round to round, so that no loop always runs after the same one."""
+    times, names = {name: [] for name in loops}, list(loops)
     for r in range(rounds + 1):
-        for name, (run, *args) in loops.items():
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            run, *args = loops[name]
             set_seed(0)
             _sync()
             start = time.perf_counter()
@@ -228,6 +118,7 @@ def run_size(name, n, width, n_stl, rounds, epochs):
              "best hand-written loop": (best_loop, data),
              "bare loop on fit's model": (bare_loop, data),
              "mt.fit, hard sharing": (fit_hard_sharing, data),
+             "mt.fit, the best loop's own network": (fit_best_model, data),
              "mt.fit, hard sharing, validating every epoch":
                  (fit_hard_sharing, make_data(n, validation=True)),
              f"10 STL models, a loop of 10 ({n_stl} examples)": (looped_stl, stl_data),
@@ -246,9 +137,10 @@ def run_size(name, n, width, n_stl, rounds, epochs):
 def report(times, floor):
     """The ratios of one size, as {label: (ratio, low, high)}, printed."""
     # in run_size's order
-    idiomatic, best, bare, fit_t, fit_val, stl_loop, stl_stacked = times.values()
+    idiomatic, best, bare, fit_t, fit_same, fit_val, stl_loop, stl_stacked = times.values()
     out = {"fit vs idiomatic loop (speed-up)": ratio(idiomatic, fit_t),
            "fit vs best hand-written loop (speed-up)": ratio(best, fit_t),
+           "fit on the best loop's network vs it (speed-up)": ratio(best, fit_same),
            "stacked STL vs loop of 10 (speed-up)": ratio(stl_loop, stl_stacked),
            "fit over bare loop (time ratio)": ratio(fit_t, bare),
            "validating every epoch (time ratio)": ratio(fit_val, fit_t)}
