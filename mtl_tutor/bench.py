@@ -7,7 +7,8 @@
 At each size, every loop trains the same problem (10 regression tasks on shared inputs)
 from the same seed for the same epochs with minibatches of 32, once per round and in turn
 (the order rotating from round to round), so a slow spell of the machine hits all of them
-alike; the first round is an untimed warm-up (the loops are in `mtl_tutor.bench_loops`). A ratio is the geometric mean of the per-round ratios with a 95 % t-interval:
+alike; the first round is an untimed warm-up (the loops are in `mtl_tutor.bench_loops`).
+A ratio is the geometric mean of the per-round ratios with a 95 % t-interval:
 1. `mt.fit` on hard sharing against the idiomatic loop (a DataLoader over a TensorDataset,
    an nn.ModuleList of heads, one loss per task, Adam), and against the best loop an expert
    writes by hand (in-memory minibatches, one stacked head, one batched loss, fused Adam),
@@ -144,9 +145,9 @@ def report(times, floor):
            "stacked STL vs loop of 10 (speed-up)": ratio(stl_loop, stl_stacked),
            "fit over bare loop (time ratio)": ratio(fit_t, bare),
            "validating every epoch (time ratio)": ratio(fit_val, fit_t)}
-    print(f"  {'':45s} ratio (95% CI)")
+    print(f"  {'':50s} ratio (95% CI)")
     for label, r in out.items():
-        print(f"  {label:45s} {fmt_ratio(r)}")
+        print(f"  {label:50s} {fmt_ratio(r)}")
     share = floor / statistics.median(fit_t)
     print(f"  the matrix products alone take {floor:.3f} s: fit runs at {share:.1%} of this "
           "machine's matmul rate at these shapes")
