@@ -122,7 +122,7 @@ def looped_stl(data, width, epochs):
     device, final = get_device(), 0.0
     x = data.train.x.to(device)
     for name in data.names:
-        net = nn.Sequential(trunk(width), nn.Linear(width, 1)).to(device)
+        net = best_net(width, 1).to(device)
         optimizer = torch.optim.Adam(net.parameters(), lr=LR, fused=True)
         y = data.train.y[name].to(device)
         for _ in range(epochs):

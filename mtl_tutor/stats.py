@@ -105,6 +105,12 @@ class Paired:
         """The interval as the book prints it: "-0.21 to -0.15"."""
         return f"{fmt(self.low)} to {fmt(self.high)}"
 
+    def percent(self) -> str:
+        """A difference of fractions in percent, as the book prints it:
+        "-20.5 % (95 % CI -25.9 % to -15.1 %)"."""
+        mean, low, high = (fmt(100 * v) for v in (self.mean, self.low, self.high))
+        return f"{mean} % (95 % CI {low} % to {high} %)"
+
     def __str__(self) -> str:
         return (f"{self.a} - {self.b} = {fmt(self.mean)} ({self.confidence:.0%} CI "
                 f"{self.interval}), lower in {self.wins} of {self.n} seeds")

@@ -104,3 +104,12 @@ def test_delta_m_per_run_compares_within_each_run():
         delta_m_per_run(rows, "method", "STL", on="seed")  # two STL rows per seed
     with pytest.raises(ValueError, match="no column"):
         delta_m_per_run(rows, "method", "STL", errors="errors")
+
+
+def test_percent_prints_a_difference_of_fractions_in_percent():
+    table = pd.DataFrame({"seed": [0, 0, 1, 1, 2, 2], "method": ["a", "b"] * 3,
+                          "delta": [0.10, 0.0, 0.30, 0.0, 0.20, 0.0]})
+    c = mt.paired(table, "delta", "method", "a", "b")
+    assert c.percent() == (f"{mt.fmt(100 * c.mean)} % (95 % CI {mt.fmt(100 * c.low)} % "
+                           f"to {mt.fmt(100 * c.high)} %)")
+    assert c.percent().startswith("20 % (95 % CI")
