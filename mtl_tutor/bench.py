@@ -8,6 +8,8 @@ At each size, every loop trains the same problem (10 regression tasks on shared 
 from the same seed for the same epochs with minibatches of 32, once per round and in turn
 (the order rotating from round to round), so a slow spell of the machine hits all of them
 alike; the first round is an untimed warm-up (the loops are in `mtl_tutor.bench_loops`).
+Only the training is timed: each loop's final loss (a pass over the training set, which
+tests use to see that every loop learns) is computed after the clock stops, if at all.
 A ratio is the geometric mean of the per-round ratios with a 95 % t-interval:
 1. `mt.fit` on hard sharing against the idiomatic loop (a DataLoader over a TensorDataset,
    an nn.ModuleList of heads, one loss per task, Adam), and against the best loop an expert
