@@ -25,6 +25,13 @@ def test_the_loops_time_training_alone():
     for run in (loops.best_loop, loops.looped_stl, loops.fit_stacked_stl):
         final = run(data, 8, 1)
         assert callable(final) and final() > 0
+    calls = []
+
+    def train():
+        calls.append("train")
+        return lambda: calls.append("final loss")
+    bench.measure({"a": (train,)}, rounds=2)
+    assert calls == ["train"] * 3  # a warm-up and two timed rounds; no final loss timed
 
 
 def test_measure_warms_up_and_interleaves_the_loops():
