@@ -20,7 +20,7 @@ def test_quick_benchmark_is_a_smoke_run_without_ratios(capsys):
 
 def test_the_loops_time_training_alone():
     """A loop returns its final loss as a function, so the pass over the whole training set
-    (a fifth of an epoch's time at the large size) is not timed; calling it gives the loss."""
+    is not timed; calling it gives the loss."""
     data = loops.make_data(64)
     for run in (loops.best_loop, loops.looped_stl, loops.fit_stacked_stl):
         final = run(data, 8, 1)
