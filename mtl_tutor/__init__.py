@@ -43,6 +43,7 @@ from .data import KINDS, MultiTaskData, Split, Stacked, Task
 from .experiments import choose_fork, summarize, sweep
 from .frames import from_arrays, from_frame
 from .layers import TaskConv2d, TaskLinear
+from .losses import equal_weights, task_error, task_loss, task_losses
 from .models import ForkedMLP, TaskHeads, count_parameters, hard_sharing, single_task_nets
 from .penalties import (
     mean_task_distance,
@@ -55,15 +56,7 @@ from .penalties import (
 from .plots import draw_sharing_diagram, plot_comparison, plot_heatmap, plot_history
 from .runtime import get_device, pick_device, scaled, seed_offset, seeds, set_seed, setup
 from .stats import Paired, delta_m, paired, paired_table
-from .train import (
-    check_tasks,
-    equal_weights,
-    evaluate,
-    fit,
-    task_error,
-    task_loss,
-    task_losses,
-)
+from .train import check_tasks, evaluate, fit
 from .weighting import (
     MGDA,
     CAGrad,

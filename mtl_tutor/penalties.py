@@ -43,14 +43,14 @@ def sharing_penalty(module: nn.Module, l2: float = 0.0, trace: float = 0.0):
     the task-stacked layers inside `module` (e.g. `model.branches`, the hidden layers)."""
     if l2 < 0 or trace < 0:
         raise ValueError(f"Penalty strengths cannot be negative, got l2={l2}, trace={trace}.")
-    weights = stacked_weights(module)
-    if not weights:
+    layers = [m for m in module.modules() if isinstance(m, TaskLinear)]
+    if not layers:
         raise ValueError("No task-stacked (TaskLinear) layers found to penalise: pass the "
                          "part of the model that has one weight per task, e.g. model.branches.")
 
-    def penalty():
+    def penalty():  # reads each layer's weight when called (fit_replicas swaps them in)
         total = 0.0
-        for w in weights:
+        for w in (layer.weight for layer in layers):
             if l2:
                 total = total + l2 * pairwise_l2(w)
             if trace:

@@ -13,7 +13,7 @@ import math
 import torch
 from torch import nn
 
-from .train import equal_weights
+from .losses import equal_weights
 
 
 class FixedWeights:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 import torch
 
 from ..data import Task
-from ..train import task_loss
+from ..losses import task_loss
 from .verdict import Verdict, _borrowed, _call, _do_it_yourself, _not_a_loss, _report, _safe
 
 
@@ -14,7 +14,7 @@ from .verdict import Verdict, _borrowed, _call, _do_it_yourself, _not_a_loss, _r
 def check_total_loss(fn) -> Verdict:
     """Exercise: `fn(tasks, preds, targets)` returns the multi-task loss, the sum over tasks
     of each task's loss (mean over its examples), as one scalar tensor."""
-    from ..train import losses_function, task_losses
+    from ..losses import losses_function, task_losses
 
     borrowed = _borrowed(fn, [task_losses, losses_function])
     if borrowed:

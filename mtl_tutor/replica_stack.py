@@ -1,0 +1,171 @@
+"""A stack of replicas: R copies of one architecture as tensors with a replica axis, and
+one replica's computation run for all of them at once under `torch.func.vmap`."""
+import torch
+from torch import nn
+from torch.func import functional_call, stack_module_state, vmap
+
+from .loop_parts import adam, mode_switch, parameter_groups
+from .losses import equal_weights, losses_function
+from .split import Stacked
+from .weighting import FixedWeights
+
+
+class Replica(nn.Module):
+    """What one replica computes: its per-task losses, and the number it minimises (the
+    weighted sum of the losses plus its penalty). `fit_replicas` evaluates it for every
+    replica at once, with each replica's parameters, under `vmap`."""
+
+    def __init__(self, model, weighting, penalty, tasks, missing_labels):
+        super().__init__()
+        self.model = model
+        self.weighting = weighting if isinstance(weighting, nn.Module) else None
+        self.penalty, self.names = penalty, [t.name for t in tasks]
+        self.losses_of = losses_function(tasks, missing_labels)
+
+    def losses(self, x, y):
+        y = Stacked(self.names, y) if isinstance(y, torch.Tensor) else y
+        return self.losses_of(self.model(x), y)
+
+    def forward(self, x, y, task_weights=None, penalty_weight=None, losses_only=False):
+        losses = self.losses(x, y)
+        if losses_only:  # validation
+            return losses
+        if self.weighting is not None:  # learned, e.g. uncertainty weighting
+            loss = self.weighting(Stacked(self.names, losses))
+        elif task_weights is not None:
+            loss = (task_weights * losses).sum()
+        else:
+            loss = losses.sum()
+        if self.penalty is not None:
+            loss = loss + penalty_weight * self.penalty(self.model)
+        return losses, loss
+
+
+def _task_weights(weighting, names):
+    """A fixed weighting as a tensor of task weights (None for the plain sum)."""
+    if weighting is equal_weights or isinstance(weighting, nn.Module):
+        return None
+    if isinstance(weighting, FixedWeights):
+        weighting({n: 0.0 for n in names})  # its own check of the task names
+        return torch.tensor([float(weighting.weights[n]) for n in names])
+    hook = "backward" if hasattr(weighting, "backward") else \
+        "epoch_end" if hasattr(weighting, "epoch_end") else "__call__"
+    raise TypeError(f"fit_replicas vectorises fixed weights (mt.FixedWeights), the plain "
+                    f"sum and learned weightings without hooks; {type(weighting).__name__} "
+                    f"runs its own `{hook}` per model, which has no replica axis. Train "
+                    "these models with vectorise=False (same call, one after another).")
+
+
+def options_of(replica, lr, weight_decay, device) -> tuple:
+    """A replica's optimiser groups as ((parameter names, lr, weight decay), ...)."""
+    names = {id(p): n for n, p in replica.named_parameters()}
+    groups = parameter_groups(replica.model, replica.weighting, lr, device)
+    return tuple((tuple(names[id(p)] for p in g["params"]), g.get("lr", lr),
+                  g.get("weight_decay", weight_decay)) for g in groups)
+
+
+def _optimizer_groups(options: list, stacked: dict) -> tuple:
+    """Adam's parameter groups for the stacked tensors: one per group of the model and run
+    of neighbouring replicas with the same learning rate and weight decay, each a view of
+    its slice of the replica axis, so that Adam's own per-group options give each replica
+    its settings with the same arithmetic as `fit`. Returns (groups, views): views lists
+    (view, stacked tensor, first, end), whose gradients are slices of the stacked ones."""
+    R = len(options)
+    if any([g[0] for g in row] != [g[0] for g in options[0]] for row in options):
+        raise ValueError("fit_replicas needs every replica's model to put the same "
+                         "parameters in the same optimizer groups.")
+    groups, views = [], []
+    for g, (names, _, _) in enumerate(options[0]):
+        first = 0
+        for end in range(1, R + 1):
+            if end < R and options[end][g][1:] == options[first][g][1:]:
+                continue
+            whole = end - first == R
+            params = [stacked[n] if whole else stacked[n].detach()[first:end] for n in names]
+            views += [] if whole else [(v, stacked[n], first, end)
+                                       for v, n in zip(params, names)]
+            lr, weight_decay = options[first][g][1:]
+            groups.append({"params": params, "lr": lr, "weight_decay": weight_decay})
+            first = end
+    return groups, views
+
+
+class ReplicaStack:
+    """R `Replica` modules as one: their parameters and buffers stacked
+    (`stack_module_state`), one Adam over the stacks, and `Replica.forward` vmapped over
+    the replica axis. `stack(x, y)` gives every replica's losses (replicas, tasks) and the
+    number each minimises; `zero_grad` and `step` are the optimiser's."""
+
+    def __init__(self, replicas, options, weightings, penalty_weights, device):
+        try:
+            self.params, self.buffers = stack_module_state(replicas)
+        except (RuntimeError, ValueError) as error:
+            raise ValueError(f"fit_replicas trains copies of one architecture, but these "
+                             f"models differ in their parameters' names or shapes ({error})."
+                             ) from None
+        self.replicas, base = replicas, replicas[0]
+        groups, self.views = _optimizer_groups(options, self.params)
+        self.optimizer = adam(groups, groups[0]["lr"], 0.0, device)
+        weights = [_task_weights(w, base.names) for w in weightings]
+        self.task_weights = None if weights[0] is None else torch.stack(weights).to(device)
+        self.penalty_weights = None if base.penalty is None else \
+            torch.tensor(penalty_weights, device=device)
+        self.set_mode = mode_switch(base)
+        # untying tied weights walks the module tree at every call: only where there are any
+        tied = len(list(base.named_parameters(remove_duplicate=False))) > len(self.params)
+
+        def one(p, b, x, y, w, s):  # one replica's losses, with its own parameters
+            return functional_call(base, (p, b), (x, y, w, s), tie_weights=tied)
+
+        def one_val(p, b, x, y):
+            return functional_call(base, (p, b), (x, y), {"losses_only": True},
+                                   tie_weights=tied)
+        constant = [None if t is None else 0 for t in (self.task_weights,
+                                                       self.penalty_weights)]
+        self._step = vmap(one, in_dims=(0, 0, 0, 0, *constant))
+        self._val = {axis: vmap(one_val, in_dims=(0, 0, axis, axis)) for axis in (0, None)}
+        self.state = {k: v.detach() for k, v in {**self.params, **self.buffers}.items()}
+
+    def __call__(self, x, y):
+        return _vectorised(self._step, self.params, self.buffers, x, y, self.task_weights,
+                           self.penalty_weights)
+
+    def validation_losses(self, split) -> torch.Tensor:
+        """Every replica's per-task losses on a `ReplicaSplit`, without gradients."""
+        with torch.no_grad():
+            return _vectorised(self._val[None if split.shared else 0], self.params,
+                               self.buffers, split.x, split.y)
+
+    def zero_grad(self) -> None:
+        for p in self.params.values():  # the groups' slices get new views in `step`
+            p.grad = None
+
+    def step(self) -> None:
+        for view, whole, first, end in self.views:
+            view.grad = whole.grad[first:end]
+        self.optimizer.step()
+
+    @torch.no_grad()
+    def write_back(self) -> None:
+        """Copy each replica's trained tensors into its own model (and weighting)."""
+        for r, replica in enumerate(self.replicas):
+            own = {**dict(replica.named_parameters()), **dict(replica.named_buffers())}
+            for name, tensor in self.state.items():
+                own[name].copy_(tensor[r])
+
+
+def _vectorised(function, *args):
+    """Call a vmapped function; where an operation cannot run on a replica axis, say
+    which and what to do instead of vmap's traceback."""
+    try:
+        return function(*args)
+    except (RuntimeError, ValueError, NotImplementedError) as error:
+        message = str(error)
+        if "vmap" not in message and "Batched" not in message and "batched" not in message:
+            raise
+        first_line = message.strip().splitlines()[0]
+        raise RuntimeError(f"fit_replicas cannot run this model on a replica axis: "
+                           f"{first_line} (an operation torch.func.vmap cannot batch, e.g. "
+                           ".item(), a Python `if` on a tensor's value, or an in-place "
+                           "update of a buffer). Train the models one after another with "
+                           "the same call and vectorise=False.") from None
