@@ -31,14 +31,6 @@ def sweep(run, seeds=(0, 1, 2), progress: bool = False, **grid) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def summarize(table: pd.DataFrame, by, value: str) -> pd.DataFrame:
-    """Mean, standard error (sem) and count of `value` for each group of `by` columns."""
-    by = [by] if isinstance(by, str) else list(by)
-    out = table.groupby(by)[value].agg(["mean", "sem", "count"]).reset_index()
-    out["sem"] = out["sem"].fillna(0.0)  # a single seed has no spread to show
-    return out
-
-
 def choose_fork(data, hidden, candidates=None, activation=None, **fit_kwargs):
     """"User-defined MTL": train a `ForkedMLP` for each number of shared hidden layers and
     keep the one with the lowest validation loss (the test split is not looked at).

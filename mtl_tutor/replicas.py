@@ -60,7 +60,7 @@ def fit_replicas(models: list, data, *, epochs: int = 100, lr=1e-2, batch_size: 
 
     data: one `MultiTaskData` for every replica, or a list with one per replica (the same
     shapes). lr, weight_decay, weighting and penalty_weight: one value, or a list with one
-    per replica; a weighting is `mt.equal_weights`, an `mt.FixedWeights` or a learned
+    per replica; a weighting is `mt.weighting.equal_weights`, an `mt.FixedWeights` or a learned
     weighting module (a list: one per replica). penalty: a function of a model returning
     the number to add to its loss, times its replica's `penalty_weight`; e.g.
     `lambda m: mt.sharing_penalty(m.branches, l2=1.0)()`. generators: one random generator

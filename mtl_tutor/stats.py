@@ -200,3 +200,11 @@ def delta_m_per_run(table: pd.DataFrame, between: str, reference, errors: str = 
     runs = table[on].itertuples(index=False, name=None)
     return pd.Series([delta_m(e, ref.loc[run if len(on) > 1 else run[0]])
                       for e, run in zip(table[errors], runs)], index=table.index)
+
+
+def summarize(table: pd.DataFrame, by, value: str) -> pd.DataFrame:
+    """Mean, standard error (sem) and count of `value` for each group of `by` columns."""
+    by = [by] if isinstance(by, str) else list(by)
+    out = table.groupby(by)[value].agg(["mean", "sem", "count"]).reset_index()
+    out["sem"] = out["sem"].fillna(0.0)  # a single seed has no spread to show
+    return out

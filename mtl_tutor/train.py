@@ -49,7 +49,7 @@ def check_fit(model, data, weighting, penalty, lr, epochs, batch_size, patience,
     check_tasks(model, data)
     if not callable(weighting):
         raise TypeError(f"weighting must be a function that combines the dict of per-task "
-                        f"losses into one number (e.g. mt.equal_weights), got {weighting!r}.")
+                        f"losses into one number (e.g. mt.FixedWeights), got {weighting!r}.")
     if penalty is not None and not callable(penalty):
         raise TypeError(f"penalty must be a function of no arguments (e.g. from "
                         f"mt.sharing_penalty), got {penalty!r}.")

@@ -99,3 +99,20 @@ def test_fit_on_the_best_loops_network_is_that_loop():
     by_hand = loops.best_loop(data, 16, 3)()
     set_seed(0)
     assert loops.fit_best_model(data, 16, 3)() == by_hand
+
+
+def test_replica_benchmark_smoke_run_measures_both_engines_and_memory():
+    import mtl_tutor.replica_bench as replica_bench
+    rows = replica_bench.main(["--quick"])
+    assert len(rows) == 1 and rows[0]["replicas"] == 2
+    times = rows[0]["seconds"]
+    assert set(times) == {"fit, one after another", "fit_replicas"}
+    assert all(len(v) == 1 and v[0] > 0 for v in times.values())  # one timed round each
+    assert 100 < rows[0]["peak memory MB"] < 2000  # a Python process with torch, measured
+
+
+def test_replica_products_are_timed_at_the_stacked_shapes():
+    import mtl_tutor.replica_bench as replica_bench
+    one = replica_bench.product_seconds(1, True, repeats=5)
+    many = replica_bench.product_seconds(40, False, repeats=5)
+    assert 0 < one < many  # 40 replicas of 8x the rows cost more than one model's

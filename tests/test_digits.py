@@ -81,7 +81,7 @@ class Fixed(torch.nn.Module):
         self.unused = torch.nn.Parameter(torch.zeros(1))
 
     def forward(self, x):
-        return mt.Stacked([t.name for t in self.tasks], self.scores)
+        return mt.data.Stacked([t.name for t in self.tasks], self.scores)
 
 
 def test_balanced_error_and_auc_agree_with_scikit_learn():

@@ -64,7 +64,7 @@ class NoTasks(torch.nn.Module):
 
 def saved_checkpoint(tmp_path):
     path = tmp_path / "model.pt"
-    mt.save_checkpoint(path, good_model())
+    mt.checkpoints.save_checkpoint(path, good_model())
     return path
 
 
@@ -169,7 +169,7 @@ CASES = {
     "zero epochs": (lambda: mt.fit(good_model(), good_data(), epochs=0), ValueError,
                     "epochs and batch_size must be at least 1"),
     "unknown weighting": (lambda: mt.fit(good_model(), good_data(), weighting="uncertainty"),
-                          TypeError, "weighting must be a function.*mt.equal_weights"),
+                          TypeError, "weighting must be a function.*mt.FixedWeights"),
     "penalty that is not a function": (lambda: mt.fit(good_model(), good_data(), penalty=0.1),
                                        TypeError, "penalty must be a function of no arguments"),
     "model built for another number of features": (
@@ -177,7 +177,7 @@ CASES = {
         ValueError, r"expects inputs of shape \(n, 7\).*data.n_features"),
     "unknown split": (lambda: mt.evaluate(good_model(), good_data(), split="testing"),
                       ValueError, "Unknown split 'testing'"),
-    "unknown device": (lambda: mt.pick_device("gpu"), ValueError,
+    "unknown device": (lambda: mt.runtime.pick_device("gpu"), ValueError,
                        "Unknown device 'gpu': use 'auto', 'cpu', 'cuda' or 'mps'"),
     "no threads": (lambda: mt.setup(threads=0, verbose=False), ValueError,
                    "threads must be at least 1"),
@@ -196,7 +196,7 @@ CASES = {
     "penalty on a shared trunk": (lambda: mt.sharing_penalty(good_model().trunk, l2=1.0),
                                   ValueError, "No task-stacked.*model.branches"),
     "cross-stitch on per-task inputs": (
-        lambda: mt.CrossStitchMLP(5, (4,), good_data().tasks)(good_data().train.x),
+        lambda: mt.architectures.CrossStitchMLP(5, (4,), good_data().tasks)(good_data().train.x),
         ValueError, "needs inputs shared by all tasks.*shared_inputs=True"),
     "sharing strength of one task": (lambda: mt.tensors.sharing_strength(torch.ones(3, 1)),
                                      ValueError,
@@ -224,16 +224,16 @@ def test_at_least_thirty_kinds_of_mistake_are_covered():
 
 def test_missing_checkpoint(tmp_path):
     with pytest.raises(FileNotFoundError, match="No checkpoint at .*save_checkpoint"):
-        mt.load_checkpoint(tmp_path / "nothing.pt", good_model())
+        mt.checkpoints.load_checkpoint(tmp_path / "nothing.pt", good_model())
 
 
 def test_checkpoint_for_other_tasks(tmp_path):
     other = mt.hard_sharing(5, (4,), [Task("x"), Task("y")])
     with pytest.raises(ValueError, match=r"saved for tasks \['task0', 'task1'\].*same tasks"):
-        mt.load_checkpoint(saved_checkpoint(tmp_path), other)
+        mt.checkpoints.load_checkpoint(saved_checkpoint(tmp_path), other)
 
 
 def test_checkpoint_for_another_architecture(tmp_path):
     wider = mt.hard_sharing(5, (8,), good_data().tasks)
     with pytest.raises(ValueError, match="does not fit this model.*exactly as when it was saved"):
-        mt.load_checkpoint(saved_checkpoint(tmp_path), wider)
+        mt.checkpoints.load_checkpoint(saved_checkpoint(tmp_path), wider)

@@ -41,7 +41,7 @@ def test_dmtrl_linear_equals_explicit_per_task_computation(kind, shared_input, l
 @pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.__name__)
 def test_dmtrl_conv_equals_explicit_per_task_convolution(kind):
     torch.manual_seed(1)
-    stack = mt.TaskConv2d(3, 2, 4, 3, padding=1)
+    stack = mt.layers.TaskConv2d(3, 2, 4, 3, padding=1)
     layer = DMTRLConv2d.from_stack(kind, stack.weight, stack.bias, threshold=0.2, padding=1)
     x = torch.randn(5, 2, 6, 6)
     out = layer(x)
@@ -56,7 +56,7 @@ def test_dmtrl_conv_equals_explicit_per_task_convolution(kind):
 
 def test_task_conv_matches_a_loop_of_conv2d():
     torch.manual_seed(2)
-    stack = mt.TaskConv2d(3, 2, 4, 3, padding=1)
+    stack = mt.layers.TaskConv2d(3, 2, 4, 3, padding=1)
     x = torch.randn(3, 5, 2, 6, 6)
     expected = torch.stack([F.conv2d(x[t], stack.weight[t], stack.bias[t], padding=1)
                             for t in range(3)])

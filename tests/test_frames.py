@@ -81,14 +81,14 @@ def test_masked_loss_ignores_missing_labels_exactly():
     tasks = [mt.Task("a"), mt.Task("b")]
     pred = torch.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
     y = torch.tensor([[0.0, float("nan")], [float("nan"), float("nan")], [1.0, 2.0]])
-    losses = mt.task_losses(tasks, mt.Stacked(["a", "b"], pred),
-                            mt.Stacked(["a", "b"], y), missing_labels=True)
+    losses = mt.losses.task_losses(tasks, mt.data.Stacked(["a", "b"], pred),
+                            mt.data.Stacked(["a", "b"], y), missing_labels=True)
     assert losses.tolist() == [(1 + 16) / 2, 16.0]
     # the per-task path (mixed kinds) agrees
     mixed = [mt.Task("a"), mt.Task("b", "regression", 1), mt.Task("c", "binary")]
     preds = {"a": pred[:, 0], "b": pred[:, 1], "c": torch.zeros(3)}
     targets = {"a": y[:, 0], "b": y[:, 1], "c": torch.tensor([1.0, float("nan"), 0.0])}
-    out = mt.task_losses(mixed, preds, targets, missing_labels=True)
+    out = mt.losses.task_losses(mixed, preds, targets, missing_labels=True)
     assert out[:2].tolist() == [(1 + 16) / 2, 16.0]
     assert out[2].item() == pytest.approx(np.log(2))
 

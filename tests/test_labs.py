@@ -7,6 +7,7 @@ import torch
 import mtl_tutor as mt
 from mtl_tutor import labs
 from mtl_tutor.adversarial import _ReverseGradient
+from mtl_tutor.losses import task_loss
 from mtl_tutor.penalties import stacked_weights
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,7 +48,7 @@ def _stub(*args):
 
 
 def right_total(tasks, preds, targets):
-    return sum(mt.task_loss(t, preds[t.name], targets[t.name]) for t in tasks)
+    return sum(task_loss(t, preds[t.name], targets[t.name]) for t in tasks)
 
 
 def test_verdict_is_truthy_and_silent_in_notebooks(capsys):
@@ -61,8 +62,8 @@ def test_total_loss(capsys):
     assert verdict(capsys, labs.check_total_loss, right_total)[0]
     cases = {
         "mean": (lambda t, p, y: right_total(t, p, y) / len(t), "mean"),
-        "one task": (lambda t, p, y: mt.task_loss(t[0], p["a"], y["a"]), "summed over all tasks"),
-        "vector": (lambda t, p, y: torch.stack([mt.task_loss(k, p[k.name], y[k.name])
+        "one task": (lambda t, p, y: task_loss(t[0], p["a"], y["a"]), "summed over all tasks"),
+        "vector": (lambda t, p, y: torch.stack([task_loss(k, p[k.name], y[k.name])
                                                 for k in t]), "one number"),
         "all mse": (lambda t, p, y: sum(((p[k.name] - y[k.name]) ** 2).mean() for k in t),
                     "binary"),
@@ -328,7 +329,7 @@ def test_total_loss_more_answers(capsys):
     def loop(tasks, preds, targets):
         total = torch.zeros(())
         for t in tasks:
-            total = total + mt.task_loss(t, preds[t.name], targets[t.name])
+            total = total + task_loss(t, preds[t.name], targets[t.name])
         return total
 
     def by_kind(tasks, preds, targets):
@@ -341,14 +342,14 @@ def test_total_loss_more_answers(capsys):
 
     _assert_right(capsys, labs.check_total_loss, {
         "loop": loop, "by kind": by_kind,
-        "stacked sum": lambda t, p, y: torch.stack([mt.task_loss(k, p[k.name], y[k.name])
+        "stacked sum": lambda t, p, y: torch.stack([task_loss(k, p[k.name], y[k.name])
                                                     for k in t]).sum(),
-        "dict order": lambda t, p, y: sum(mt.task_loss(k, p[k.name], y[k.name])
+        "dict order": lambda t, p, y: sum(task_loss(k, p[k.name], y[k.name])
                                           for k in reversed(t)),
     })
 
     def losses(t, p, y, **kw):
-        return [mt.task_loss(k, p[k.name], y[k.name]) for k in t]
+        return [task_loss(k, p[k.name], y[k.name]) for k in t]
 
     def summed_over_examples(t, p, y):
         return sum(F.mse_loss(p[k.name], y[k.name], reduction="sum") if k.kind != "binary" else
@@ -356,11 +357,11 @@ def test_total_loss_more_answers(capsys):
                    for k in t)
 
     def wrong_targets(t, p, y):
-        return sum(mt.task_loss(k, p[k.name], y["a"]) for k in t if k.kind != "binary") + \
-            mt.task_loss(t[1], p["b"], y["b"])
+        return sum(task_loss(k, p[k.name], y["a"]) for k in t if k.kind != "binary") + \
+            task_loss(t[1], p["b"], y["b"])
 
     def bce_on_probabilities(t, p, y):
-        return sum(mt.task_loss(k, p[k.name], y[k.name]) for k in t if k.kind != "binary") + \
+        return sum(task_loss(k, p[k.name], y[k.name]) for k in t if k.kind != "binary") + \
             F.binary_cross_entropy_with_logits(torch.sigmoid(p["b"]), y["b"])
 
     def in_place(t, p, y):
@@ -381,10 +382,10 @@ def test_total_loss_more_answers(capsys):
         "inf": (lambda t, p, y: right_total(t, p, y) / 0, "division by zero"),
         "detached": (lambda t, p, y: right_total(t, p, y).detach(), "no gradient"),
         "task 0 twice": (lambda t, p, y: right_total(t, p, y)
-                         + mt.task_loss(t[0], p["a"], y["a"]), "each task once"),
-        "last two": (lambda t, p, y: sum(mt.task_loss(k, p[k.name], y[k.name]) for k in t[1:]),
+                         + task_loss(t[0], p["a"], y["a"]), "each task once"),
+        "last two": (lambda t, p, y: sum(task_loss(k, p[k.name], y[k.name]) for k in t[1:]),
                      "every task"),
-        "first two": (lambda t, p, y: sum(mt.task_loss(k, p[k.name], y[k.name])
+        "first two": (lambda t, p, y: sum(task_loss(k, p[k.name], y[k.name])
                                           for k in t[:-1]), "every task"),
         "sum over examples": (summed_over_examples, "mean over its examples"),
         "wrong targets": (wrong_targets, "own targets"),
@@ -393,7 +394,7 @@ def test_total_loss_more_answers(capsys):
         "targets in place": (targets_in_place, "in place"),
         "product": (lambda t, p, y: torch.stack(losses(t, p, y)).prod(), "does not match"),
         "negated": (lambda t, p, y: -right_total(t, p, y), "sign"),
-        "mean task b": (lambda t, p, y: right_total(t, p, y) - mt.task_loss(t[1], p["b"], y["b"]),
+        "mean task b": (lambda t, p, y: right_total(t, p, y) - task_loss(t[1], p["b"], y["b"]),
                         "every task"),
     })
 
@@ -701,7 +702,7 @@ def test_answers_that_call_the_library_are_refused(capsys):
     from mtl_tutor.penalties import pairwise_l2 as library_pairwise
     from mtl_tutor.problems import mechanisms
     borrowed = {
-        labs.check_total_loss: [lambda t, p, y: mt.task_losses(t, p, y).sum()],
+        labs.check_total_loss: [lambda t, p, y: mt.losses.task_losses(t, p, y).sum()],
         labs.check_pairwise_penalty: [
             lambda m: sum(library_pairwise(w) for w in stacked_weights(m)),
             lambda m: mt.sharing_penalty(m, l2=1.0)(),

@@ -20,14 +20,14 @@ def test_pairwise_l2_equals_the_explicit_sum_over_pairs():
 def test_trace_norm_is_the_sum_of_singular_values():
     w = torch.randn(4, 3, 5, dtype=torch.float64)
     s = torch.linalg.svd(w.reshape(4, 15), full_matrices=False).S
-    torch.testing.assert_close(mt.trace_norm(w), s.sum())
+    torch.testing.assert_close(mt.penalties.trace_norm(w), s.sum())
     # by hand: a rank-one stack u v^T has trace norm |u| |v|
     u, v = torch.tensor([3.0, 4.0]), torch.tensor([1.0, 0.0, 0.0])
     stack = torch.outer(u, v).reshape(2, 3, 1)
-    assert mt.trace_norm(stack).item() == pytest.approx(5.0)
+    assert mt.penalties.trace_norm(stack).item() == pytest.approx(5.0)
 
 
-@pytest.mark.parametrize("penalty", [mt.pairwise_l2, mt.trace_norm])
+@pytest.mark.parametrize("penalty", [mt.pairwise_l2, mt.penalties.trace_norm])
 def test_penalty_gradients_match_finite_differences(penalty):
     torch.manual_seed(0)
     w = torch.randn(3, 2, 4, dtype=torch.float64, requires_grad=True)
@@ -38,7 +38,7 @@ def test_sharing_penalty_skips_biases_and_heads():
     model = mt.single_task_nets(3, (4,), [Task("a"), Task("b")])
     penalty = mt.sharing_penalty(model.branches, l2=2.0, trace=0.5)
     w = model.branches[0].weight
-    expected = 2.0 * mt.pairwise_l2(w) + 0.5 * mt.trace_norm(w)
+    expected = 2.0 * mt.pairwise_l2(w) + 0.5 * mt.penalties.trace_norm(w)
     torch.testing.assert_close(penalty(), expected)
     penalty().backward()
     assert model.branches[0].bias.grad is None
@@ -53,7 +53,7 @@ def test_a_large_l2_penalty_makes_the_task_weights_converge():
         model = mt.single_task_nets(data.n_features, (16,), data.tasks)
         mt.fit(model, data, epochs=100, progress=False, restore_best=False,
                penalty=mt.sharing_penalty(model.branches, l2=strength))
-        distances[strength] = mt.mean_task_distance(model.branches[0].weight)
+        distances[strength] = mt.penalties.mean_task_distance(model.branches[0].weight)
     assert distances[0.0] > 1.0
     assert distances[10.0] < 0.02 * distances[0.0]
 
@@ -64,9 +64,9 @@ def test_a_large_trace_penalty_concentrates_the_spectrum():
     data = mt.problems.make_related_tasks(n_tasks=4, n_train=40, relatedness=0.5, seed=0)
     mt.set_seed(0)
     model = mt.single_task_nets(data.n_features, (16,), data.tasks)
-    before = mt.singular_values(model.branches[0].weight)
+    before = mt.penalties.singular_values(model.branches[0].weight)
     mt.fit(model, data, epochs=200, progress=False, restore_best=False,
            penalty=mt.sharing_penalty(model.branches, trace=1.0))
-    after = mt.singular_values(model.branches[0].weight)
+    after = mt.penalties.singular_values(model.branches[0].weight)
     assert before[0] / before.sum() < 0.4
     assert after[0] / after.sum() > 0.55

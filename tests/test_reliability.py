@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import mtl_tutor as mt
+from mtl_tutor.checkpoints import load_checkpoint, save_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,17 +43,17 @@ def test_checkpoint_round_trip(tmp_path, data):
     mt.set_seed(0)
     model = mt.hard_sharing(data.n_features, (16,), data.tasks)
     history = mt.fit(model, data, epochs=5, progress=False)
-    path = mt.save_checkpoint(tmp_path / "run" / "model.pt", model, history)
+    path = save_checkpoint(tmp_path / "run" / "model.pt", model, history)
 
     fresh = mt.hard_sharing(data.n_features, (16,), data.tasks)
-    loaded = mt.load_checkpoint(path, fresh)
+    loaded = load_checkpoint(path, fresh)
     for (name, a), b in zip(model.state_dict().items(), fresh.state_dict().values()):
         assert torch.equal(a, b), name
     assert loaded.equals(history) and loaded.attrs["best_epoch"] == history.attrs["best_epoch"]
     # the file holds only tensors and plain values: the safe loader reads it
     assert set(torch.load(path, weights_only=True)) == {"state_dict", "tasks", "history",
                                                          "best_epoch"}
-    assert mt.load_checkpoint(mt.save_checkpoint(tmp_path / "bare.pt", model), fresh) is None
+    assert load_checkpoint(save_checkpoint(tmp_path / "bare.pt", model), fresh) is None
 
 
 @pytest.mark.filterwarnings("ignore:A test tried to use socket")

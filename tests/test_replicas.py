@@ -121,7 +121,7 @@ def test_sluice_with_its_orthogonality_penalty():
 
 def test_mmoe_and_branched():
     datas = related(shared=True, n_tasks=4)
-    check_same_as_fit(lambda: mt.MMoE(10, datas[0].tasks, n_experts=3, expert_size=8,
+    check_same_as_fit(lambda: mt.architectures.MMoE(10, datas[0].tasks, n_experts=3, expert_size=8,
                                       tower_size=4), datas, epochs=15, batch_size=16)
     check_same_as_fit(lambda: BranchedMLP(10, (16, 8), datas[0].tasks, [0, 0, 1, 1]),
                       datas, epochs=15, batch_size=16)
@@ -161,7 +161,7 @@ def test_factorised_layers_with_fixed_ranks(kind):
 
 def test_learned_uncertainty_weighting_replicates_too():
     datas = related()
-    weightings = [mt.UncertaintyWeighting(datas[0].tasks) for _ in SEEDS]
+    weightings = [mt.weighting.UncertaintyWeighting(datas[0].tasks) for _ in SEEDS]
     models, generators = seeded_models(lambda: mt.hard_sharing(10, (8,), datas[0].tasks),
                                        SEEDS)
     fit_replicas(models, datas, generators=generators, weighting=weightings, epochs=10,
@@ -169,7 +169,7 @@ def test_learned_uncertainty_weighting_replicates_too():
     for r, seed in enumerate(SEEDS):
         mt.set_seed(seed)
         alone, weighting = mt.hard_sharing(10, (8,), datas[0].tasks), \
-            mt.UncertaintyWeighting(datas[0].tasks)
+            mt.weighting.UncertaintyWeighting(datas[0].tasks)
         mt.fit(alone, datas[r], weighting=weighting, epochs=10, batch_size=16, progress=False)
         assert largest_difference(alone, models[r]) < TOLERANCE
         torch.testing.assert_close(weighting.log_variance, weightings[r].log_variance,
@@ -216,7 +216,7 @@ def test_gradient_shaping_weightings_are_refused_with_the_fallback_named():
     datas = related()
     models = [mt.hard_sharing(10, (4,), datas[0].tasks) for _ in SEEDS]
     with pytest.raises(TypeError, match="PCGrad.*vectorise=False"):
-        fit_replicas(models, datas, weighting=[mt.PCGrad(m) for m in models], epochs=1,
+        fit_replicas(models, datas, weighting=[mt.weighting.PCGrad(m) for m in models], epochs=1,
                      progress=False)
 
 

@@ -27,20 +27,20 @@ def test_different_seeds_differ():
 
 def test_setup_reports_device_and_threads(capsys):
     device = mt.setup(seed=0, threads=1, device="cpu")
-    assert device == torch.device("cpu") == mt.get_device()
+    assert device == torch.device("cpu") == mt.runtime.get_device()
     assert torch.get_num_threads() == 1
     assert "device cpu" in capsys.readouterr().out
 
 
 def test_environment_variable_overrides(monkeypatch):
     monkeypatch.setenv("MTL_TUTOR_DEVICE", "cpu")
-    assert mt.pick_device("auto") == torch.device("cpu")
+    assert mt.runtime.pick_device("auto") == torch.device("cpu")
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_missing_device_falls_back_to_cpu():
     with pytest.warns(UserWarning, match="not available"):
-        assert mt.pick_device("cuda") == torch.device("cpu")
+        assert mt.runtime.pick_device("cuda") == torch.device("cpu")
 
 
 def test_seeds_scale_and_offset(monkeypatch):

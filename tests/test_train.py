@@ -81,7 +81,7 @@ def test_sweep_collects_a_tidy_table():
 
     table = mt.sweep(run, seeds=[0, 1], n=[10, 20])
     assert len(table) == 8 and list(table.columns) == ["n", "seed", "method", "value"]
-    summary = mt.summarize(table[table.method == "a"], "n", "value")
+    summary = mt.stats.summarize(table[table.method == "a"], "n", "value")
     assert summary["mean"].tolist() == [10.5, 20.5] and summary["count"].tolist() == [2, 2]
 
 
@@ -90,9 +90,9 @@ def test_vectorised_losses_equal_one_loss_per_task(kind):
     data = mt.problems.make_related_tasks(n_tasks=4, n_train=30, kind=kind, seed=2)
     model = mt.hard_sharing(data.n_features, (8,), data.tasks)
     preds = model(data.train.x)
-    assert isinstance(preds, mt.Stacked)  # the fast path is taken
-    fast = mt.task_losses(data.tasks, preds, data.train.y)
-    slow = torch.stack([mt.task_loss(t, preds[t.name], data.train.y[t.name])
+    assert isinstance(preds, mt.data.Stacked)  # the fast path is taken
+    fast = mt.losses.task_losses(data.tasks, preds, data.train.y)
+    slow = torch.stack([mt.losses.task_loss(t, preds[t.name], data.train.y[t.name])
                         for t in data.tasks])
     torch.testing.assert_close(fast, slow)
 
@@ -101,7 +101,7 @@ def test_heterogeneous_losses_are_computed_one_by_one():
     tasks = [Task("digit", "multiclass", 3), Task("size")]
     preds = {"digit": torch.randn(5, 3), "size": torch.randn(5)}
     targets = {"digit": torch.tensor([0, 1, 2, 0, 1]), "size": torch.randn(5)}
-    losses = mt.task_losses(tasks, preds, targets)
+    losses = mt.losses.task_losses(tasks, preds, targets)
     torch.testing.assert_close(losses[0], torch.nn.functional.cross_entropy(preds["digit"],
                                                                             targets["digit"]))
     torch.testing.assert_close(losses[1], ((preds["size"] - targets["size"]) ** 2).mean())
@@ -109,8 +109,8 @@ def test_heterogeneous_losses_are_computed_one_by_one():
 
 def test_equal_weights_is_the_plain_sum():
     values = torch.tensor([0.5, 1.5, 2.0])
-    assert mt.equal_weights(mt.Stacked(["a", "b", "c"], values)).item() == 4.0
-    assert mt.equal_weights(dict(zip("abc", values.unbind()))).item() == 4.0
+    assert mt.weighting.equal_weights(mt.data.Stacked(["a", "b", "c"], values)).item() == 4.0
+    assert mt.weighting.equal_weights(dict(zip("abc", values.unbind()))).item() == 4.0
 
 
 @pytest.mark.parametrize("shared", [False, True])
@@ -118,7 +118,7 @@ def test_batches_cover_every_example_once(shared):
     data = mt.problems.make_related_tasks(n_tasks=2, n_train=23, shared_inputs=shared, seed=0)
     seen_x, seen_y = [], []
     for batch in data.train.batches(5):
-        assert batch.n <= 5 and isinstance(batch.y, mt.Stacked)
+        assert batch.n <= 5 and isinstance(batch.y, mt.data.Stacked)
         seen_x.append(batch.x if shared else batch.x[0])
         seen_y.append(batch.y["task0"])
     x0 = data.train.x if shared else data.train.x[0]
@@ -144,7 +144,7 @@ def test_batches_are_slices_of_one_shuffle(case):
     assert [b.n for b in batches] == [len(i) for i in expected] == [5, 5, 5, 5, 3]
     for batch, index in zip(batches, expected):
         assert torch.equal(batch.x, x[:, index] if case == "per task" else x[index])
-        assert isinstance(batch.y, mt.Stacked) == (case != "mixed targets")
+        assert isinstance(batch.y, mt.data.Stacked) == (case != "mixed targets")
         for name in y:
             assert torch.equal(batch.y[name], y[name][index])
 
@@ -197,7 +197,7 @@ def test_no_host_sync_inside_the_training_step(data, monkeypatch):
 
 def test_stacked_is_a_read_only_mapping_with_tasks_on_the_last_axis():
     values = torch.arange(6.0).reshape(3, 2)  # 3 examples, tasks a and b
-    stacked = mt.Stacked(["a", "b"], values)
+    stacked = mt.data.Stacked(["a", "b"], values)
     assert list(stacked) == ["a", "b"] and len(stacked) == 2 and "b" in stacked
     torch.testing.assert_close(stacked["b"], torch.tensor([1.0, 3.0, 5.0]))
     assert {**stacked}.keys() == {"a", "b"}

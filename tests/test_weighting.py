@@ -29,7 +29,7 @@ def test_uncertainty_weighting_learns_the_noise_levels():
     data = two_regressions()
     mt.set_seed(0)
     model = mt.hard_sharing(data.n_features, (), data.tasks)  # linear heads on the inputs
-    weighting = mt.UncertaintyWeighting(data.tasks)
+    weighting = mt.weighting.UncertaintyWeighting(data.tasks)
     mt.fit(model, data, epochs=60, lr=0.05, batch_size=100, weighting=weighting,
            restore_best=False, progress=False)
     sigmas = weighting.sigmas()
@@ -38,7 +38,7 @@ def test_uncertainty_weighting_learns_the_noise_levels():
 
 
 def test_uncertainty_weighting_value_by_hand():
-    weighting = mt.UncertaintyWeighting([Task("r"), Task("c", "binary")])
+    weighting = mt.weighting.UncertaintyWeighting([Task("r"), Task("c", "binary")])
     with torch.no_grad():
         weighting.log_variance[:] = torch.tensor([0.0, 2.0])
     value = weighting({"r": torch.tensor(4.0), "c": torch.tensor(1.0)})
@@ -47,7 +47,7 @@ def test_uncertainty_weighting_value_by_hand():
 
 
 def test_dynamic_weight_average():
-    dwa = mt.DynamicWeightAverage([Task("a"), Task("b")], temperature=1.0)
+    dwa = mt.weighting.DynamicWeightAverage([Task("a"), Task("b")], temperature=1.0)
     assert dwa.weights == {"a": 1.0, "b": 1.0}
     dwa.epoch_end([1.0, 1.0])
     assert dwa.weights == {"a": 1.0, "b": 1.0}  # two epochs are needed for a ratio
@@ -58,12 +58,12 @@ def test_dynamic_weight_average():
 
 def test_pcgrad_leaves_non_conflicting_gradients_unchanged():
     grads = torch.tensor([[1.0, 0.0, 1.0], [0.5, 2.0, 0.0]])  # dot product 0.5 > 0
-    torch.testing.assert_close(mt.project_conflicts(grads), grads)
+    torch.testing.assert_close(mt.weighting.project_conflicts(grads), grads)
 
 
 def test_pcgrad_removes_the_conflicting_component():
     grads = torch.tensor([[1.0, 0.0], [-1.0, 1.0]])  # dot product -1 < 0
-    projected = mt.project_conflicts(grads)
+    projected = mt.weighting.project_conflicts(grads)
     assert projected[0] @ grads[1] == pytest.approx(0.0, abs=1e-6)
     assert projected[1] @ grads[0] == pytest.approx(0.0, abs=1e-6)
     torch.testing.assert_close(projected[0], torch.tensor([0.5, 0.5]))
@@ -81,7 +81,7 @@ def test_pcgrad_backward_equals_the_plain_sum_without_conflicts():
     sum(losses().values()).backward()  # the two tasks use disjoint weights: no conflict
     expected = [p.grad.clone() for p in model.parameters()]
     model.zero_grad()
-    mt.PCGrad(model).backward(losses())
+    mt.weighting.PCGrad(model).backward(losses())
     for p, e in zip(model.parameters(), expected):
         torch.testing.assert_close(p.grad, e)
 
@@ -91,7 +91,7 @@ def test_gradnorm_trains_and_keeps_weights_summing_to_the_task_count():
     data.train.y["noisy"] = data.train.y["noisy"] * 10  # one task on a 10x larger scale
     mt.set_seed(0)
     model = mt.hard_sharing(data.n_features, (16,), data.tasks)
-    weighting = mt.GradNorm(data.tasks, model.trunk[0].weight)
+    weighting = mt.weighting.GradNorm(data.tasks, model.trunk[0].weight)
     history = mt.fit(model, data, epochs=5, lr=0.01, batch_size=200, weighting=weighting,
                      progress=False)
     w = weighting.w.detach()
@@ -109,15 +109,15 @@ def test_pcgrad_with_weights_projects_the_weighted_gradients():
         out = model(x)[:, 0]
         return {"a": (out - 1).pow(2).mean(), "b": (out + 1).pow(2).mean()}  # conflicting
 
-    mt.PCGrad(model, weights={"a": 1.0, "b": 10.0}).backward(losses())
+    mt.weighting.PCGrad(model, weights={"a": 1.0, "b": 10.0}).backward(losses())
     got = [p.grad.clone() for p in model.parameters()]
     model.zero_grad()
     scaled = losses()
-    mt.PCGrad(model).backward({"a": scaled["a"], "b": 10.0 * scaled["b"]})
+    mt.weighting.PCGrad(model).backward({"a": scaled["a"], "b": 10.0 * scaled["b"]})
     for g, p in zip(got, model.parameters()):
         torch.testing.assert_close(g, p.grad)
     with pytest.raises(ValueError, match="one weight per task"):
-        mt.PCGrad(model, weights={"a": 1.0}).backward(losses())
+        mt.weighting.PCGrad(model, weights={"a": 1.0}).backward(losses())
 
 
 # --- MGDA and CAGrad: the combined direction against closed forms and a library -----------
@@ -179,8 +179,8 @@ def test_cagrad_direction_minimises_its_objective():
         torch.testing.assert_close(cagrad_direction(J, c), want, atol=1e-4, rtol=1e-4)
 
 
-@pytest.mark.parametrize("make", [lambda m: mt.MGDA(m, m.trunk.parameters()),
-                                  lambda m: mt.CAGrad(m, m.trunk.parameters(), c=0.4)],
+@pytest.mark.parametrize("make", [lambda m: mt.weighting.MGDA(m, m.trunk.parameters()),
+                                  lambda m: mt.weighting.CAGrad(m, m.trunk.parameters(), c=0.4)],
                          ids=["MGDA", "CAGrad"])
 def test_gradient_combiners_shape_the_trunk_and_leave_the_heads_their_own_gradient(make):
     data = two_regressions(noise=(1.0, 1.0), n=64)

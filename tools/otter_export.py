@@ -39,7 +39,7 @@ _tasks = [mt.Task("u"), mt.Task("v", "binary"), mt.Task("w")]
 _p = {t.name: torch.randn(16, generator=_g) for t in _tasks}
 _y = {"u": torch.randn(16, generator=_g), "w": 3 * torch.randn(16, generator=_g),
       "v": (torch.rand(16, generator=_g) > 0.5).float()}
-_want = sum(mt.task_loss(t, _p[t.name], _y[t.name]) for t in _tasks)
+_want = sum(mt.losses.task_loss(t, _p[t.name], _y[t.name]) for t in _tasks)
 assert torch.isclose(torch.as_tensor(ANSWER(_tasks, _p, _y)), _want)""",
     "check_pairwise_penalty": """import torch
 import mtl_tutor as mt

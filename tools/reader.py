@@ -27,7 +27,7 @@ import yaml
 from plain_markdown import FIGURE, Context, MystError, leftover_markup, to_plain
 from pybtex.database import parse_file
 from pybtex.richtext import Text
-from student import COLAB_MARKER, student_version
+from solutions import COLAB_MARKER, student_version
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from execute import machine  # noqa: E402
 
-from mtl_tutor import bench, scaling  # noqa: E402
+from mtl_tutor import bench, replica_bench, scaling  # noqa: E402
 
 RECORD = ROOT / "book" / "benchmark.json"
 
@@ -44,8 +44,9 @@ def markdown(record) -> str:
 def main():
     results = bench.main([])
     rows = scaling.main([])
+    replicas = replica_bench.main([])
     record = {"date": datetime.date.today().isoformat(), "machine": machine(),
-              "threads": 1, "bench": results, "scaling": rows}
+              "threads": 1, "bench": results, "scaling": rows, "replicas": replicas}
     RECORD.write_text(json.dumps(record, indent=1) + "\n")
     print(f"\nrecorded in {RECORD.relative_to(ROOT)}; for the README:\n\n{markdown(record)}")
 

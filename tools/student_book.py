@@ -17,7 +17,7 @@ from pathlib import Path
 
 import nbformat
 from reader import fresh_copy, glue_values
-from student import BEGIN, student_version
+from solutions import BEGIN, student_version
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "_build" / "student-book"
