@@ -9,6 +9,9 @@ mean, a 95 % t-interval for it, and in how many seeds A came out lower::
     cmp.lower   # True if the whole interval lies below 0: A is lower than B
     print(cmp)
     # hard sharing - STL = -0.18 (95% CI -0.21 to -0.15), lower in 20 of 20 seeds
+
+An interval that includes 0 is no detectable difference, not a match: "a matches b" needs a
+stated margin (`equivalent`), "a is no worse than b" too (`no_worse`).
 """
 import math
 from dataclasses import dataclass
@@ -18,18 +21,37 @@ import pandas as pd
 from scipy import stats as _scipy_stats
 
 from .book import fmt
+from .delta_m import delta_m, delta_m_per_run  # noqa: F401 (the book imports them from here)
 
 NO_DIFFERENCE = "no detectable difference at this scale"
 
 
 @dataclass(frozen=True)
 class Paired:
-    """The per-seed differences `a - b` of one measurement, and what they support."""
+    """The per-seed differences `a - b` of one measurement, and what they support.
+
+    resampled=(n_train, n_test): the differences come from J random train/test splits of one
+    data set, which overlap, so they are correlated and s^2 / J understates the variance of
+    their mean. The interval and the tests then use the corrected resampled t of Nadeau and
+    Bengio (2003): variance (1/J + n_test/n_train) s^2, still J - 1 degrees of freedom.
+    """
 
     a: str
     b: str
     differences: tuple
     confidence: float = 0.95
+    resampled: tuple | None = None
+
+    def __post_init__(self):
+        if not np.isfinite(np.asarray(self.differences, dtype=float)).all():
+            raise ValueError("Paired: a difference is NaN or infinite; check those runs.")
+        if not 0 < self.confidence < 1:
+            raise ValueError(f"Paired: confidence is a level in (0, 1), e.g. 0.95; got "
+                             f"{self.confidence}.")
+        if self.resampled is not None and not (
+                len(self.resampled) == 2 and all(s > 0 for s in self.resampled)):
+            raise ValueError(f"Paired: resampled is (n_train, n_test), the two sizes of each "
+                             f"split, both positive; got {self.resampled}.")
 
     @property
     def n(self) -> int:
@@ -40,9 +62,20 @@ class Paired:
         return float(np.mean(self.differences))
 
     @property
+    def sd(self) -> float:
+        """Standard deviation s of the differences (n - 1 in the denominator)."""
+        return float(np.std(self.differences, ddof=1)) if self.n > 1 else math.nan
+
+    @property
     def sem(self) -> float:
-        return float(np.std(self.differences, ddof=1) / math.sqrt(self.n)) if self.n > 1 \
-            else math.nan
+        """Standard error of the mean difference: s / sqrt(n), or with `resampled`
+        s * sqrt(1/n + n_test/n_train) (Nadeau and Bengio 2003)."""
+        if self.n < 2:
+            return math.nan
+        if self.resampled is None:
+            return self.sd / math.sqrt(self.n)
+        n_train, n_test = self.resampled
+        return self.sd * math.sqrt(1 / self.n + n_test / n_train)
 
     @property
     def low(self) -> float:
@@ -95,6 +128,52 @@ class Paired:
         """The whole interval lies within +-`margin`: any difference is smaller than that."""
         return -margin < self.low and self.high < margin
 
+    def _t(self, null: float, where: str) -> float:  # infinite if all differences are equal
+        if self.n < 2:
+            raise ValueError(f"Paired.{where}: a t-test needs at least 2 differences, got "
+                             f"{self.n}; run more seeds.")
+        gap = self.mean - null
+        if self.sem == 0:
+            return 0.0 if gap == 0 else math.copysign(math.inf, gap)
+        return gap / self.sem
+
+    @property
+    def p(self) -> float:
+        """Two-sided p-value of the paired t-test of "mean difference 0", t = mean / sem with
+        n - 1 degrees of freedom: below 1 - confidence exactly when the interval excludes 0.
+        (All differences equal: 1 if they are 0, else 0.)"""
+        return float(2 * _scipy_stats.t.sf(abs(self._t(0.0, "p")), self.n - 1))
+
+    def tost_p(self, margin: float) -> float:
+        """p-value of equivalence within +-margin by two one-sided t-tests (TOST, Schuirmann
+        1987): the larger p-value of the tests of mean <= -margin and of mean >= margin."""
+        _check_margin(margin, "tost_p", zero_allowed=False)
+        low, high = self._t(-margin, "tost_p"), self._t(margin, "tost_p")
+        t = _scipy_stats.t(self.n - 1)
+        return float(max(t.sf(low), t.cdf(high)))
+
+    def equivalent(self, margin: float, alpha: float = 0.05) -> bool:
+        """"a matches b": equivalence within +-margin at level alpha. True iff both one-sided
+        tests reject (`tost_p` < alpha), i.e. the 1 - 2 alpha interval (90 % for alpha 0.05)
+        lies inside (-margin, margin). State the margin, the largest difference that does
+        not matter, before looking at the results."""
+        _check_alpha(alpha, "equivalent")
+        return self.tost_p(margin) < alpha
+
+    def no_worse_p(self, margin: float) -> float:
+        """One-sided p-value of "a is worse than b by margin or more", mean(a - b) >= margin,
+        against mean(a - b) < margin (non-inferiority; worse means higher, as for errors)."""
+        _check_margin(margin, "no_worse_p", zero_allowed=True)
+        return float(_scipy_stats.t.cdf(self._t(margin, "no_worse_p"), self.n - 1))
+
+    def no_worse(self, margin: float, alpha: float = 0.05) -> bool:
+        """Non-inferiority for errors (lower is better): "a is no worse than b", within
+        `margin`. True iff the one-sided t-test rejects mean(a - b) >= margin (`no_worse_p`
+        < alpha), i.e. the one-sided 1 - alpha upper bound lies below margin. margin 0 tests
+        that a is lower. For a score where higher is better, swap a and b."""
+        _check_alpha(alpha, "no_worse")
+        return self.no_worse_p(margin) < alpha
+
     def verdict(self, lower: str = "lower", higher: str = "higher",
                 neither: str = NO_DIFFERENCE) -> str:
         """`lower`, `higher` or `neither`, by where the interval lies."""
@@ -116,13 +195,28 @@ class Paired:
                 f"{self.interval}), lower in {self.wins} of {self.n} seeds")
 
 
+def _check_margin(margin, where: str, zero_allowed: bool):
+    if not (math.isfinite(margin) and (margin > 0 or (zero_allowed and margin == 0))):
+        least = "0 or more" if zero_allowed else "positive"
+        raise ValueError(f"Paired.{where}: the margin is the largest difference that does not "
+                         f"matter, in the measurement's units, and must be {least}; got "
+                         f"{margin}.")
+
+
+def _check_alpha(alpha, where: str):
+    if not 0 < alpha < 0.5:
+        raise ValueError(f"Paired.{where}: alpha is a test's level in (0, 0.5), e.g. 0.05; "
+                         f"got {alpha}.")
+
+
 def paired(table: pd.DataFrame, value: str, between: str, a, b, on="seed",
-           relative: bool = False, confidence: float = 0.95) -> Paired:
+           relative: bool = False, confidence: float = 0.95, resampled=None) -> Paired:
     """Compare `a` and `b` (two values of the column `between`) on `value`, paired by `on`
     (the seed, or a list of columns that identify one run).
 
     With `relative=True` each difference is (a - b) / b, a fraction of b (e.g. -0.3 = 30 %
     lower). Every pair must be complete: a seed with only one of the two is an error.
+    resampled=(n_train, n_test): the runs are random splits of one data set (see `Paired`).
     """
     on = [on] if isinstance(on, str) else list(on)
     for column in [value, between, *on]:
@@ -144,62 +238,24 @@ def paired(table: pd.DataFrame, value: str, between: str, a, b, on="seed",
     diffs = wide[a] - wide[b]
     if relative:
         diffs = diffs / wide[b]
-    return Paired(str(a), str(b), tuple(float(d) for d in diffs), confidence)
+    return Paired(str(a), str(b), tuple(float(d) for d in diffs), confidence, resampled)
 
 
 def paired_table(table: pd.DataFrame, value: str, between: str, a, b, by, on="seed",
-                 relative: bool = False, confidence: float = 0.95) -> pd.DataFrame:
+                 relative: bool = False, confidence: float = 0.95,
+                 resampled=None) -> pd.DataFrame:
     """`paired` once for each value of the column(s) `by` (e.g. each training-set size),
     as a table: mean difference, interval, wins out of seeds, and the verdict."""
     by = [by] if isinstance(by, str) else list(by)
     rows = []
     for key, group in table.groupby(by, sort=True):
         cmp = paired(group, value, between, a, b, on=on, relative=relative,
-                     confidence=confidence)
+                     confidence=confidence, resampled=resampled)
         key = key if isinstance(key, tuple) else (key,)
         rows.append({**dict(zip(by, key)), "difference": cmp.mean, "low": cmp.low,
                      "high": cmp.high, "wins": cmp.wins, "seeds": cmp.n,
                      "verdict": cmp.verdict()})
     return pd.DataFrame(rows).set_index(by)
-
-
-def delta_m(errors, reference) -> float:
-    """Delta_m: the mean over tasks of each task's relative change of error against a
-    reference (usually STL), (error - reference) / reference, as a fraction: -0.05 means
-    5 % lower errors on average, whatever each task's scale (Maninis et al. 2019).
-
-    errors, reference: per-task errors (a dict or a Series indexed by task name, e.g.
-    `mt.evaluate(model, data)["error"]`), lower is better, for the same tasks.
-    """
-    errors, reference = pd.Series(errors, dtype=float), pd.Series(reference, dtype=float)
-    if set(errors.index) != set(reference.index):
-        raise ValueError(f"delta_m: the errors are for tasks {sorted(errors.index)} but the "
-                         f"reference for {sorted(reference.index)}; pass the same tasks.")
-    if not (reference > 0).all():
-        raise ValueError("delta_m: every reference error must be positive, got "
-                         f"{reference.to_dict()}.")
-    return float(((errors - reference[errors.index]) / reference[errors.index]).mean())
-
-
-def delta_m_per_run(table: pd.DataFrame, between: str, reference, errors: str = "task errors",
-                    on=("seed",)) -> pd.Series:
-    """`delta_m` of every row of a results table against the row of the same run (the same
-    values of the `on` columns, e.g. seed and relatedness) whose `between` column is
-    `reference` (e.g. "STL"). `errors` names a column of per-task error dicts.
-    Returns a Series aligned with `table`, ready for `paired`."""
-    on = [on] if isinstance(on, str) else list(on)
-    missing = [c for c in [between, errors, *on] if c not in table.columns]
-    if missing:
-        raise ValueError(f"delta_m_per_run: the table has no column(s) {missing}; its "
-                         f"columns are {list(table.columns)}.")
-    ref = table[table[between] == reference].set_index(on)[errors]
-    if ref.empty or not ref.index.is_unique:
-        raise ValueError(f"delta_m_per_run: need exactly one {between} == {reference!r} row "
-                         f"per run of {on}; found {len(ref)} rows for "
-                         f"{ref.index.nunique()} runs.")
-    runs = table[on].itertuples(index=False, name=None)
-    return pd.Series([delta_m(e, ref.loc[run if len(on) > 1 else run[0]])
-                      for e, run in zip(table[errors], runs)], index=table.index)
 
 
 def summarize(table: pd.DataFrame, by, value: str) -> pd.DataFrame:
