@@ -21,6 +21,7 @@ from . import (
     architectures,
     checkpoints,
     factorised,
+    inference,
     labs,
     linear,
     losses,
@@ -34,6 +35,8 @@ from . import (
     widgets,
 )
 from .book import assert_claim, fmt, glue
+from .claims import Claims
+from .compare import Arm, compare
 from .data import MultiTaskData, Split, Task
 from .experiments import choose_fork, sweep
 from .frames import from_arrays, from_frame
@@ -61,12 +64,15 @@ __all__ = [
     "fit", "evaluate", "fit_replicas", "seeded_models",
     # loss weights and soft sharing
     "FixedWeights", "sharing_penalty", "pairwise_l2",
+    # fair comparisons: arms on equal budgets, claims with the right test
+    "Arm", "compare", "Claims",
     # experiments, statistics, plots and the book's numbers
     "sweep", "choose_fork", "Paired", "paired", "paired_table", "delta_m",
     "plot_comparison", "plot_heatmap", "plot_history", "draw_sharing_diagram",
     "glue", "fmt", "assert_claim",
     # namespaces
-    "problems", "architectures", "weighting", "penalties", "losses", "stats", "plots",
+    "problems", "architectures", "weighting", "penalties", "losses", "stats", "inference",
+    "plots",
     "checkpoints", "linear", "tensors", "factorised", "adversarial", "labs", "widgets",
     "numerics",
 ]

@@ -10,7 +10,8 @@ import mtl_tutor as mt
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "mtl_tutor"
-NAMESPACES = {"problems", "architectures", "weighting", "penalties", "losses", "stats", "plots",
+NAMESPACES = {"problems", "architectures", "weighting", "penalties", "losses", "stats",
+              "inference", "plots",
               "checkpoints", "linear", "tensors", "factorised", "adversarial", "labs",
               "widgets", "numerics"}
 

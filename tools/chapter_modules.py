@@ -7,6 +7,7 @@ A notebook uses a module when its code calls something defined there, as `mt.<na
 (`mt.fit` is `train`), through a namespace (`mt.weighting.GradNorm`), or with
 `from mtl_tutor.<module> import ...`. tests/test_api.py checks the README is current.
 """
+import ast
 import importlib
 import inspect
 import json
@@ -40,11 +41,15 @@ def used_modules(path: Path) -> list:
                 break
         if obj is not mt:
             found.add(_module_of(obj, ""))
-    for module, names in re.findall(r"from (mtl_tutor[\w.]*) import ([^\n]+)", code):
-        imported = importlib.import_module(module)
-        for name in re.findall(r"\w+", names.split("#")[0]):
-            if hasattr(imported, name):
-                found.add(_module_of(getattr(imported, name), module))
+    python = "\n".join(  # IPython's magics (%pip) become `pass`
+        line[: len(line) - len(line.lstrip())] + "pass"
+        if line.lstrip().startswith(("%", "!")) else line for line in code.splitlines())
+    for node in ast.walk(ast.parse(python)):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("mtl_tutor"):
+            imported = importlib.import_module(node.module)
+            for alias in node.names:
+                if hasattr(imported, alias.name):
+                    found.add(_module_of(getattr(imported, alias.name), node.module))
     return sorted(m.removeprefix("mtl_tutor.") for m in found if m.startswith("mtl_tutor."))
 
 

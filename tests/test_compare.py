@@ -1,0 +1,118 @@
+"""The comparison protocol: equal budgets, choices on validation, capacity and edges
+reported, results paired by seed, and the same numbers as training each run alone."""
+import math
+
+import pytest
+
+import mtl_tutor as mt
+from mtl_tutor.compare import Arm, compare
+from mtl_tutor.problems import make_related_tasks
+
+SEEDS = [0, 1, 2]
+FIT = dict(epochs=15, patience=5, batch_size=16)
+
+
+def data(seed):
+    return make_related_tasks(n_tasks=3, n_train=32, n_val=16, n_test=64, seed=seed)
+
+
+def stl(d, width=8):
+    return mt.single_task_nets(d.n_features, (width,), d.tasks)
+
+
+def hard(d, width=8):
+    return mt.hard_sharing(d.n_features, (width,), d.tasks)
+
+
+DECAYS = [0.0, 1e-3, 1e-1]
+
+
+@pytest.fixture(scope="module")
+def result():
+    arms = [Arm("STL", stl, grid={"weight_decay": DECAYS}),
+            Arm("hard sharing", hard, grid={"width": [4, 8, 16]})]
+    return compare(arms, data, SEEDS, **FIT)
+
+
+def test_each_arm_chooses_per_seed_its_lowest_validation_loss(result):
+    assert len(result.runs) == 2 * 3 * len(SEEDS)  # arms x configurations x seeds
+    assert len(result.chosen) == 2 * len(SEEDS)
+    for (arm, seed), runs in result.runs.groupby(["arm", "seed"]):
+        chosen = result.chosen[(result.chosen.arm == arm) & (result.chosen.seed == seed)]
+        assert chosen["validation"].item() == runs["validation"].min()
+        assert chosen["configuration"].item() == runs.loc[runs.validation.idxmin(),
+                                                          "configuration"]
+
+
+def test_a_chosen_run_is_what_fit_gives_alone(result):
+    row = result.chosen[(result.chosen.arm == "STL") & (result.chosen.seed == 1)].iloc[0]
+    d = data(1)
+    mt.set_seed(1)
+    model = stl(d)
+    history = mt.fit(model, d, weight_decay=row["setting weight_decay"], progress=False, **FIT)
+    assert row["validation"] == pytest.approx(history["val_loss"].min(), rel=1e-4)
+    assert row["error"] == pytest.approx(mt.evaluate(model, d)["error"].mean(), rel=1e-4)
+
+
+def test_capacity_budget_and_edges_are_reported(result):
+    summary = result.summary()
+    assert list(summary.index) == ["STL", "hard sharing"]
+    assert (summary["budget"] == 3).all() and (summary["seeds"] == len(SEEDS)).all()
+    widths = [mt.count_parameters(hard(data(0), w)) for w in (4, 16)]
+    assert summary.loc["hard sharing", "parameters"] == f"{widths[0]} to {widths[1]}"
+    assert summary.loc["STL", "parameters"] == str(mt.count_parameters(stl(data(0))))
+    for _, row in result.chosen.iterrows():
+        value = row["setting width"] if row.arm == "hard sharing" else \
+            row["setting weight_decay"]
+        at_top = value in (16, 1e-1)
+        at_bottom = value == 4  # a weight decay of 0 is no edge: there is nothing below
+        assert ("at its top" in row.edge) == at_top and ("at its bottom" in row.edge) == \
+            at_bottom
+
+
+def test_paired_compares_the_chosen_runs_by_seed(result):
+    cmp = result.paired("hard sharing", "STL")
+    assert cmp.n == len(SEEDS)
+    chosen = result.chosen.set_index(["arm", "seed"])["error"]
+    assert cmp.mean == pytest.approx(
+        sum(chosen["hard sharing", s] - chosen["STL", s] for s in SEEDS) / len(SEEDS))
+    with pytest.raises(KeyError, match="No arm 'MMoE'"):
+        result.paired("MMoE", "STL")
+
+
+def test_unequal_budgets_are_refused_unless_explained():
+    arms = [Arm("STL", stl), Arm("hard sharing", hard, grid={"weight_decay": DECAYS})]
+    with pytest.raises(ValueError, match="same number of configurations.*'STL': 1"):
+        compare(arms, data, SEEDS[:1], **FIT)
+    result = compare(arms, data, SEEDS[:1], unequal_budgets="a demonstration", epochs=2)
+    assert result.unequal_budgets == "a demonstration"
+    assert result.summary()["budget"].tolist() == [1, 3]
+
+
+def test_penalties_and_loss_weights_are_tuned_as_settings():
+    arms = [Arm("l2", stl, grid={"penalty": [1e-3, 1e-1]},
+                penalty=lambda m: mt.sharing_penalty(m.branches, l2=1.0)()),
+            Arm("weighted", hard, grid={"weights": [{"task0": w, "task1": 1, "task2": 1}
+                                                    for w in (1, 10)]})]
+    result = compare(arms, data, SEEDS[:2], epochs=3)
+    assert set(result.runs["setting penalty"].dropna()) == {1e-3, 1e-1}
+    edges = result.chosen.set_index("arm").edge
+    assert all("penalty at its" in e for e in edges["l2"])  # two values: both are edges
+    assert all(e == "" for e in edges["weighted"])  # dicts of weights have no order
+    assert not math.isnan(result.paired("l2", "weighted").mean)
+    with pytest.raises(ValueError, match="tunes 'penalty' but has no penalty function"):
+        compare([Arm("x", stl, grid={"penalty": [1.0]})], data, SEEDS[:1], epochs=1)
+
+
+def test_a_custom_validation_criterion_reads_the_val_split():
+    seen = []
+
+    def val_error(model, d):
+        seen.append(True)
+        return mt.evaluate(model, d, "val")["error"].mean()
+    result = compare([Arm("STL", stl, grid={"weight_decay": DECAYS})], data, SEEDS[:2],
+                     select=val_error, epochs=2)
+    assert len(seen) == 3 * 2
+    assert result.chosen["validation"].notna().all()
+    with pytest.raises(ValueError, match="select must be"):
+        compare([Arm("STL", stl)], data, SEEDS[:1], select="test error", epochs=1)
