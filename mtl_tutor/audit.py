@@ -61,4 +61,6 @@ def audit_table(book: Path) -> pd.DataFrame:
             "interval": f"{r['interval']} ({fmt(100 * r['confidence'])} % CI)",
             "verdict": r["verdict"], "holds": r["holds"],
             "robustness": robustness_of(r, robustness)})
-    return pd.DataFrame(rows)
+    columns = ["chapter", "claim", "arms (a vs b)", "parameters", "budget", "seeds", "test",
+               "margin", "interval", "verdict", "holds", "robustness"]
+    return pd.DataFrame(rows, columns=columns)

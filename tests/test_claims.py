@@ -96,3 +96,30 @@ def test_a_comparison_gives_each_arms_capacity_and_budget():
                                                       comparison=result)
     assert claim.arms["a"]["budget"] == 2 and claim.arms["b"]["parameters"] == \
         result.parameters("STL")
+
+
+def test_the_audit_reads_records_from_stored_outputs(tmp_path):
+    import nbformat
+    from jupyter_client.manager import start_new_kernel  # noqa: F401 (a kernel is used)
+    from nbclient import NotebookClient
+
+    from mtl_tutor.audit import audit_table
+    source = ("import mtl_tutor as mt\nfrom mtl_tutor.stats import Paired\n"
+              "c = mt.Claims('probe', family_size=2)\n"
+              "c.lower('a beats b', Paired('a', 'b', (-1.0, -1.2, -0.9, -1.1)))\n"
+              "c.equivalent('a matches b', Paired('a', 'b', (0.001, -0.002, 0.0, 0.001)),"
+              " margin=0.05)\nc.check()")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source)]
+    NotebookClient(nb, kernel_name="python3").execute()
+    nbformat.write(nb, tmp_path / "probe.ipynb")
+    (tmp_path / "robustness.json").write_text(json.dumps({"notebooks": {
+        "book/probe.ipynb": {"claims": {"a beats b": {"MTL_TUTOR_SEED=5": True,
+                                                      "MTL_TUTOR_SCALE=2": False}}}}}))
+    table = audit_table(tmp_path).set_index("claim")
+    assert list(table.index) == ["a beats b", "a matches b"]
+    assert table.loc["a beats b", "verdict"] == "lower" and table["holds"].all()
+    assert table.loc["a matches b", "margin"] == "0.05"
+    assert table.loc["a beats b", "robustness"].startswith("failed at MTL_TUTOR_SCALE=2")
+    assert table.loc["a matches b", "robustness"] == "not run"
+    assert table.loc["a beats b", "interval"].endswith("(97.5 % CI)")  # 1 - 0.05 / 2
