@@ -106,7 +106,7 @@ def test_replica_benchmark_smoke_run_measures_both_engines_and_memory():
     rows = replica_bench.main(["--quick"])
     assert len(rows) == 1 and rows[0]["replicas"] == 2
     times = rows[0]["seconds"]
-    assert set(times) == {"fit, one after another", "fit_replicas"}
+    assert set(times) == {"fit, one after another", "fit_replicas", "hand-stacked"}
     assert all(len(v) == 1 and v[0] > 0 for v in times.values())  # one timed round each
     assert 100 < rows[0]["peak memory MB"] < 2000  # a Python process with torch, measured
 
@@ -116,3 +116,18 @@ def test_replica_products_are_timed_at_the_stacked_shapes():
     one = replica_bench.product_seconds(1, True, repeats=5)
     many = replica_bench.product_seconds(40, False, repeats=5)
     assert 0 < one < many  # 40 replicas of 8x the rows cost more than one model's
+
+
+def test_the_hand_stacked_route_trains_the_same_networks():
+    """The benchmark's other route (a replica axis written by hand) is the same training:
+    from the same seeds and minibatch orders its last validation loss is fit_replicas'."""
+    import mtl_tutor.replica_bench as replica_bench
+    from mtl_tutor.replicas import fit_replicas, seeded_models
+    for shared in (True, False):
+        data = replica_bench.problem(shared)
+        by_hand = replica_bench.hand_stacked(data, 3)
+        models, generators = seeded_models(replica_bench.build(data), range(3))
+        histories = fit_replicas(models, data, generators=generators,
+                                 **replica_bench.SETTINGS)
+        assert by_hand == pytest.approx(sum(h.val_loss.iloc[-1] for h in histories) / 3,
+                                        rel=1e-4)
