@@ -1,5 +1,5 @@
-"""Tensor basics for tensor-factorised MTL: unfolding, mode products, Tucker, TT and CP,
-and two measures of how alike tasks' weights are.
+"""Tensor basics for tensor-factorised MTL: unfolding, mode products, Tucker (HOSVD and
+HOOI), TT and CP, and two measures of how alike tasks' weights are.
 
 Conventions: the mode-n unfolding puts axis n first and flattens the rest in their
 original (C) order, so `unfold(X, n)` has shape (X.shape[n], X.numel() // X.shape[n]) and
@@ -84,6 +84,45 @@ def hosvd(x: torch.Tensor, ranks=None, threshold=None):
     core = x
     for mode, u in enumerate(factors):
         core = mode_dot(core, u.T, mode)
+    return core, factors
+
+
+def hooi(x: torch.Tensor, ranks, iters: int = 200, tol: float = 1e-12):
+    """Tucker decomposition by higher-order orthogonal iteration (HOOI; De Lathauwer, De Moor
+    and Vandewalle 2000; Kolda and Bader's Algorithm 4.2), for explicit `ranks`.
+
+    Starts from the truncated HOSVD, then refits one factor at a time with the others held
+    fixed: U_n becomes the leading R_n left singular vectors of X multiplied along every
+    other mode by U_m^T. With orthonormal factors the squared error is ||X||^2 - ||G||^2,
+    so each refit can only grow the core's norm, i.e. lower the error; it stops when the
+    relative change of ||G|| falls below `tol` (or after `iters` sweeps). Returns
+    (core, factors) like `hosvd`; its error is never above the HOSVD's with the same ranks.
+    """
+    dims = list(x.shape)
+    max_ranks = [min(size, math.prod(dims) // size) for size in dims]
+    ranks = _check_ranks_or_threshold(x, ranks, None, max_ranks, "hooi")
+    for mode, r in enumerate(ranks):  # U_n comes from an I_n x (product of other ranks) matrix
+        others = math.prod(ranks) // r
+        if r > others:
+            raise ValueError(f"hooi: rank {r} of mode {mode} exceeds the product of the other "
+                             f"ranks ({others}); a Tucker core never needs more, lower it.")
+    _, factors = hosvd(x, ranks=ranks)
+    previous = 0.0
+    for _ in range(iters):
+        for mode in range(x.dim()):
+            y = x
+            for other, u in enumerate(factors):
+                if other != mode:
+                    y = mode_dot(y, u.T, other)
+            u, _, _ = torch.linalg.svd(unfold(y, mode), full_matrices=False)
+            factors[mode] = u[:, :ranks[mode]]
+        core = x
+        for mode, u in enumerate(factors):
+            core = mode_dot(core, u.T, mode)
+        norm = torch.linalg.norm(core).item()
+        if abs(norm - previous) <= tol * max(norm, 1e-300):
+            break
+        previous = norm
     return core, factors
 
 

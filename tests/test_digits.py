@@ -2,13 +2,19 @@ import pytest
 import torch
 
 import mtl_tutor as mt
+from mtl_tutor.factorised import LAFWeights, TTWeights, TuckerWeights
 from mtl_tutor.problems.digits import (
     balanced_error,
     digit_net,
+    digit_scores,
+    dmtrl_net,
+    dmtrl_ranks,
     factorise_net,
+    hidden_activations,
     load_digit_tasks,
     mean_auc,
     multiclass_error,
+    validation_thresholds,
 )
 
 
@@ -101,3 +107,62 @@ def test_balanced_error_and_auc_agree_with_scikit_learn():
     always_no = Fixed(data.tasks, torch.full_like(scores, -1.0))
     assert balanced_error(always_no, data) == pytest.approx(0.5)
     assert mean_auc(always_no, data) == pytest.approx(0.5)  # all tied
+
+
+class Linear(torch.nn.Module):
+    """Fixed scores that depend on the images: a random linear map of the pixels."""
+
+    def __init__(self, tasks):
+        super().__init__()
+        self.tasks = tasks
+        self.map = torch.nn.Linear(64, 10)
+
+    def forward(self, x):
+        return mt.data.Stacked([t.name for t in self.tasks], self.map(x.flatten(-3)))
+
+
+def test_validation_thresholds_minimise_the_validation_balanced_error():
+    from sklearn.metrics import balanced_accuracy_score
+
+    data = load_digit_tasks(5)
+    torch.manual_seed(0)
+    model = Linear(data.tasks)
+    chosen = validation_thresholds(model, data)
+    with torch.no_grad():
+        scores = model(data.val.x).stacked.numpy()
+    truth = torch.nn.functional.one_hot(data.info["labels"]["val"], 10).numpy()
+    for k in range(10):
+        def error(c, k=k):
+            return 1 - balanced_accuracy_score(truth[:, k], scores[:, k] > c)
+        best = min(error(c) for c in [scores[:, k].min() - 1, *scores[:, k]])
+        assert error(float(chosen[k])) == pytest.approx(best, abs=1e-9)
+    # applied to the test split, and one number per task
+    assert balanced_error(model, data, threshold=chosen) == pytest.approx(
+        digit_scores(model, data)["balanced error"])
+    assert digit_scores(model, data)["balanced error at 0"] == balanced_error(model, data)
+
+
+def test_dmtrl_net_has_the_fixed_ranks_and_binds_below_stl():
+    data = load_digit_tasks(3, n_test=50)
+    stl = digit_net(data.tasks, 0)
+    for kind in (LAFWeights, TuckerWeights, TTWeights):
+        net = dmtrl_net(data.tasks, kind, 4)
+        assert all(layer.weights.ranks()[-1] == 4 for layer in net.layers)
+        assert mt.count_parameters(net) < mt.count_parameters(stl)
+    assert dmtrl_ranks(TuckerWeights, 8, (10, 16, 1)) == [10, 1, 8]
+    assert dmtrl_ranks(TTWeights, 8, (10, 64, 32)) == [16, 8]
+    in_l = dmtrl_net(data.tasks, LAFWeights, 3, start=stl)
+    in_s = dmtrl_net(data.tasks, LAFWeights, 3, start=stl, singular_values="S")
+    for a, b in zip(in_l.layers, in_s.layers):
+        torch.testing.assert_close(a.stacked_weight(), b.stacked_weight(), rtol=1e-4,
+                                   atol=1e-5)
+    with pytest.raises(ValueError, match="positive whole number"):
+        dmtrl_net(data.tasks, LAFWeights, 0)
+
+
+def test_hidden_activations_of_shared_and_task_layers():
+    data = load_digit_tasks(3, n_test=50)
+    hidden = hidden_activations(digit_net(data.tasks, 1), data.test.x)
+    assert [tuple(h.shape) for h in hidden] == [(10, 50, 32), (10, 50, 32), (10, 50, 16)]
+    assert torch.equal(hidden[0][0], hidden[0][7])  # the shared first layer
+    assert not torch.equal(hidden[1][0], hidden[1][7])

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -110,3 +111,64 @@ def test_bad_threshold_is_a_clear_error(linear_stack):
         DMTRLLinear.from_stack(LAFWeights, linear_stack.weight, linear_stack.bias, threshold=2)
     with pytest.raises(ValueError, match="strictly between 0 and 1"):
         DMTRLLinear.from_stack(TTWeights, linear_stack.weight, linear_stack.bias, threshold=0)
+
+
+def test_laf_singular_values_in_l_or_in_s_compose_the_same_weights(linear_stack):
+    w = linear_stack.weight.detach().permute(1, 2, 0)  # (in, out, tasks)
+    in_l = LAFWeights.from_tensor(w, ranks=[3])
+    in_s = LAFWeights.from_tensor(w, ranks=[3], singular_values="S")
+    torch.testing.assert_close(in_l.compose(), in_s.compose(), rtol=1e-5, atol=1e-5)
+    # S's rows are orthonormal in one convention, scaled by the singular values in the other
+    torch.testing.assert_close(in_l.S @ in_l.S.T, torch.eye(3), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(in_s.L.T @ in_s.L, torch.eye(3), rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="'L' or 'S'"):
+        LAFWeights.from_tensor(w, ranks=[3], singular_values="U")
+
+
+def test_rho_conventions_of_a_layer_follow_its_svd():
+    from mtl_tutor.factorised import layer_rho_conventions
+    from mtl_tutor.tensors import sharing_strength
+
+    torch.manual_seed(1)
+    stack = mt.TaskLinear(6, 5, 4)
+    rhos = layer_rho_conventions(stack)
+    matrix = stack.weight.detach().reshape(6, -1).T.double()
+    _, s, vh = torch.linalg.svd(matrix, full_matrices=False)
+    assert rhos["L"] == pytest.approx(sharing_strength(vh.float()), abs=1e-6)
+    assert rhos["S"] == pytest.approx(sharing_strength((s[:, None] * vh).float()), abs=1e-6)
+    layer = DMTRLLinear.from_stack(LAFWeights, stack.weight, stack.bias, ranks=[2])
+    assert layer_rho_conventions(layer)["L"] == pytest.approx(
+        sharing_strength(layer.weights.task_factor().detach()), abs=1e-4)
+
+
+def test_representation_similarity_ignores_the_order_of_hidden_units():
+    from mtl_tutor.factorised import linear_cka, representation_similarity
+
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(50, 8, generator=g, dtype=torch.float64)
+    rotation, _ = torch.linalg.qr(torch.randn(8, 8, generator=g, dtype=torch.float64))
+    assert linear_cka(a, a[:, torch.randperm(8, generator=g)]) == pytest.approx(1.0)
+    assert linear_cka(a, 3 * a @ rotation) == pytest.approx(1.0)
+    assert linear_cka(a, torch.randn(50, 8, generator=g, dtype=torch.float64)) < 0.4
+    # the definition, by hand: centred HSIC of linear kernels, normalised
+    b = torch.randn(50, 5, generator=g, dtype=torch.float64)
+    h = torch.eye(50, dtype=torch.float64) - 1 / 50
+    ka, kb = h @ a @ a.T @ h, h @ b @ b.T @ h
+    want = (ka * kb).sum() / (ka.norm() * kb.norm())
+    assert linear_cka(a, b) == pytest.approx(want.item(), rel=1e-9)
+    shared = a.expand(3, 50, 8)
+    assert representation_similarity(shared) == pytest.approx(1.0)
+    assert np.isnan(linear_cka(torch.zeros(50, 3), a))
+    with pytest.raises(ValueError, match="at least two tasks"):
+        representation_similarity(a[None])
+
+
+def test_factorise_with_fixed_ranks_gives_every_layer_those_ranks():
+    from mtl_tutor.factorised import factorise
+
+    net = mt.single_task_nets(6, (5, 4), [mt.Task(f"t{i}") for i in range(4)])
+    laf = factorise(net, LAFWeights, ranks=lambda shape: [2])
+    ranks = [m.weights.ranks() for m in laf.modules() if isinstance(m, DMTRLLinear)]
+    assert ranks == [[2], [2], [2]]  # two hidden layers and the heads
+    with pytest.raises(TypeError, match="function of a layer's weight stack"):
+        factorise(net, LAFWeights, ranks=[2])

@@ -229,3 +229,36 @@ def test_cp_als_fits_as_well_as_tensorlys_parafac():
     np.testing.assert_allclose(
         tensors.khatri_rao([torch.from_numpy(f) for f in factors[1:]]).numpy(),
         tl.tenalg.khatri_rao(factors[1:]), atol=1e-12)
+
+
+# --- HOOI -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("ranks", [[1, 1, 1], [2, 3, 2], [3, 2, 4], [4, 5, 6]])
+def test_hooi_matches_tensorlys_tucker(x, ranks):
+    """TensorLy's tucker is HOOI from an HOSVD start: the same error (to 1e-8 of the norm),
+    and never above the truncated HOSVD's."""
+    core, factors = tensors.hooi(x, ranks, iters=500, tol=1e-14)
+    ours = tensors.relative_error(x, tensors.tucker_to_tensor(core, factors))
+    theirs_core, theirs_factors = tucker(x.numpy(), rank=ranks, init="svd", n_iter_max=500,
+                                         tol=1e-14)
+    theirs = np.linalg.norm(tl.tucker_to_tensor((theirs_core, theirs_factors)) - x.numpy()) \
+        / np.linalg.norm(x.numpy())
+    assert ours == pytest.approx(theirs, abs=1e-8)
+    h_core, h_factors = tensors.hosvd(x, ranks=ranks)
+    assert ours <= tensors.relative_error(x, tensors.tucker_to_tensor(h_core, h_factors)) + 1e-12
+    for u, r in zip(factors, ranks):
+        torch.testing.assert_close(u.T @ u, torch.eye(r, dtype=x.dtype))
+
+
+def test_hooi_error_is_the_norm_the_core_leaves_out(x):
+    """With orthonormal factors ||X - X_hat||^2 = ||X||^2 - ||G||^2."""
+    core, factors = tensors.hooi(x, [2, 2, 3])
+    err = torch.linalg.norm(x - tensors.tucker_to_tensor(core, factors)) ** 2
+    assert err.item() == pytest.approx((x.norm() ** 2 - core.norm() ** 2).item(), rel=1e-9)
+
+
+def test_hooi_refuses_impossible_ranks(x):
+    with pytest.raises(ValueError, match="exceeds the product of the other ranks"):
+        tensors.hooi(x, [4, 1, 1])
+    with pytest.raises(ValueError, match="impossible"):
+        tensors.hooi(x, [5, 1, 1])
