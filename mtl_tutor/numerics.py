@@ -31,6 +31,13 @@ def pins_in_force() -> dict:
     return {name: os.environ.get(name) == value for name, value in PINS.items()}
 
 
+def sqrt(t: torch.Tensor) -> torch.Tensor:
+    """The square root as 1 / rsqrt(t): an IEEE square root and two divisions, which give
+    the same bits on every CPU (within an ulp of the exact root). `torch.sqrt` on a CPU
+    tensor takes MKL's vector math library, whose bits depend on the processor."""
+    return t.rsqrt().reciprocal()
+
+
 def _probe_parts() -> dict:
     """The kernels whose bits the book's numbers depend on, each as a tensor."""
     gen = torch.Generator().manual_seed(1234)
