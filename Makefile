@@ -8,7 +8,7 @@ NB_DIRS := book
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg --ignore=_build
 
 .PHONY: book test unit notebooks reader build-book colab-like browser-test lab lab-source execute otter \
-	robustness colab-cells student student-book publish bench clean
+	robustness colab-cells student student-book publish bench emulate verify-numerics clean
 
 book: $(STAMP) build-book
 
@@ -25,12 +25,16 @@ $(STAMP): requirements.txt pyproject.toml mtl_tutor/numerics.py
 # Tests and notebooks run without a network (tools/offline.sh), to prove nothing downloads.
 OFFLINE := tools/offline.sh
 # Every execution whose outputs are recorded or compared runs under the pinned numerics
-# (mtl_tutor/numerics.py: ATen, oneDNN and MKL on code paths all x86-64 CPUs with AVX2 share,
-# one thread), so Intel and AMD, with or without AVX-512, compute the same bits.
+# (mtl_tutor/numerics.py: ATen, oneDNN, MKL, OpenBLAS, NumPy and glibc's libm on code paths
+# every x86-64-v2 CPU can run, one thread), so Intel and AMD, with or without AVX2 or
+# AVX-512, compute the same bits.
 PINNED := $(PY) tools/pinned.py
 
+# The unit tests include the fingerprint on emulated CPUs (tests/test_emulated_cpus.py),
+# hence qemu-user from Debian's packages.
 unit: $(STAMP)
 	$(PY) -m ruff check mtl_tutor tests tools
+	tools/install_qemu.sh
 	$(OFFLINE) $(PINNED) $(PY) -m pytest tests
 
 # nbval re-executes every notebook and compares its text outputs with the stored ones. The
@@ -87,6 +91,22 @@ lab-source: $(STAMP)
 NB ?= $(shell find book -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*')
 execute: $(STAMP)
 	$(PINNED) $(PY) tools/execute.py $(NB)
+
+# Strict nbval on notebooks whose Jupyter kernel runs on an emulated CPU (tools/emulate.py;
+# `qemu-x86_64 -cpu help` lists the models; AVX2 at most): about 20 to 50 times slower than
+# native, so name a few notebooks: make emulate NB=book/why_mtl.ipynb CPU=EPYC-Rome
+CPU ?= Haswell-v4
+emulate: $(STAMP)
+	tools/install_qemu.sh
+	$(OFFLINE) $(PINNED) $(PY) tools/emulate.py nbval $(CPU) $(NB)
+
+# Compute the numerics fingerprint on emulated CPUs and natively, and record in
+# book/numerics.json where it matched the book's (the status page shows them).
+# CPUS="Haswell-v4 SandyBridge" picks other models (default: tools/emulate.py's CPUS).
+CPUS ?=
+verify-numerics: $(STAMP)
+	tools/install_qemu.sh
+	$(PINNED) $(PY) tools/emulate.py record $(CPUS)
 
 # The training engine's benchmark and scaling table, recorded for the status page
 # (book/benchmark.json; about 13 minutes on 2 cores; run it on an otherwise idle machine).

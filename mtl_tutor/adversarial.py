@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from sklearn.datasets import make_moons
 from torch import nn
 
+from .loop_parts import adam
 from .runtime import get_device
 
 # --- gradient reversal -------------------------------------------------------------------
@@ -72,7 +73,8 @@ def fit_domain_adversarial(model: DomainAdversarialNet, source_x, source_y, targ
     device = get_device()
     model.to(device)
     source_x, source_y, target_x = source_x.to(device), source_y.to(device), target_x.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    # fit's fused Adam: the default one takes its square root from MKL, whose bits vary by CPU
+    optimizer = adam(list(model.parameters()), lr, 0.0, device)
     n = min(len(source_x), len(target_x))
     for _ in range(epochs):
         s_order, t_order = torch.randperm(len(source_x)), torch.randperm(len(target_x))

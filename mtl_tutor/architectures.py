@@ -20,6 +20,7 @@ from torch import nn
 from .data import Task
 from .layers import TaskLinear, stacked_linear
 from .models import TaskHeads
+from .numerics import sqrt  # correctly rounded: torch.sqrt's bits vary with the CPU
 
 
 class CrossStitch(nn.Module):
@@ -157,7 +158,7 @@ def task_covariance(weight: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
     flat = weight.reshape(weight.shape[0], -1)
     gram = flat @ flat.T + eps * torch.eye(len(flat), dtype=flat.dtype, device=flat.device)
     values, vectors = torch.linalg.eigh(gram)
-    root = vectors @ torch.diag(values.clamp(min=0).sqrt()) @ vectors.T
+    root = vectors @ torch.diag(sqrt(values.clamp(min=0))) @ vectors.T
     return root / root.trace()
 
 
@@ -165,7 +166,8 @@ class TaskCovariancePenalty:
     """Deep relationship networks' penalty on a task-stacked layer (e.g. the heads):
     strength * trace(W^T Omega^{-1} W), with the task covariance Omega re-estimated in
     closed form (from the current weights, without gradient) at every call: alternating
-    minimisation, one step each. For `fit(penalty=...)`; `covariance()` reads Omega."""
+    minimisation, one step each. For `fit(penalty=...)`; `covariance()` reads Omega,
+    `correlation()` Omega scaled to a unit diagonal."""
 
     def __init__(self, weight: torch.Tensor, strength: float = 1e-3, eps: float = 1e-3):
         if strength < 0:
@@ -174,6 +176,11 @@ class TaskCovariancePenalty:
 
     def covariance(self):
         return task_covariance(self.weight.detach(), self.eps)
+
+    def correlation(self):
+        omega = self.covariance()
+        d = sqrt(omega.diagonal())
+        return omega / d[:, None] / d[None, :]
 
     def __call__(self):
         flat = self.weight.reshape(self.weight.shape[0], -1)

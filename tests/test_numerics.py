@@ -7,6 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pytest
+import torch
 from jupyter_client.manager import start_new_kernel
 
 from mtl_tutor import numerics
@@ -16,9 +19,11 @@ from test_nbval_strict import nbval_flags, probe_notebook  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CPUINFO = Path("/proc/cpuinfo")
-# Only an x86-64 CPU with AVX2 can run ATen's AVX2 kernels; elsewhere the gate checks claims.
-AVX2 = platform.machine().lower() in ("x86_64", "amd64") and CPUINFO.exists() and \
-    " avx2" in CPUINFO.read_text()
+X86 = platform.machine().lower() in ("x86_64", "amd64")
+# A CPU with AVX2 and FMA: there ATen's AVX2 kernels and glibc's FMA variants exist, and
+# the pins must keep them out of the probe.
+AVX2 = X86 and CPUINFO.exists() and {"avx2", "fma"} <= set(CPUINFO.read_text().split())
+PINNED_CAPABILITY = numerics.PINS["ATEN_CPU_CAPABILITY"].upper()
 UNPINNED = {k: v for k, v in os.environ.items() if k not in numerics.PINS}
 
 
@@ -42,8 +47,8 @@ def test_the_kernel_spec_carries_the_pins():
         client.stop_channels()
         manager.shutdown_kernel(now=True)
     assert all(pins.values()), pins
-    if AVX2:
-        assert capability == "AVX2"
+    if X86:
+        assert capability == PINNED_CAPABILITY
 
 
 def run_gate(tmp_path, source, stored, expect=None):
@@ -91,5 +96,34 @@ def test_the_book_records_its_fingerprint_and_pins():
 def test_unit_tests_run_under_the_pins():
     """`make unit` runs through tools/pinned.py like the notebooks do."""
     assert all(numerics.pins_in_force().values()), "run the tests through make unit"
-    if AVX2:
-        assert numerics.capability() == "AVX2"
+    if X86:
+        assert numerics.capability() == PINNED_CAPABILITY
+
+
+def fingerprint_without(*unpinned, **overrides):
+    code = "import json, mtl_tutor.numerics as n; print(json.dumps(n.fingerprint(parts=True)))"
+    env = {k: v for k, v in os.environ.items() if k not in unpinned}
+    result = subprocess.run([sys.executable, "-c", code], env={**env, **overrides},
+                            capture_output=True, text=True, check=True)
+    return json.loads(result.stdout)
+
+
+@pytest.mark.skipif(not AVX2, reason="needs a CPU with AVX2 and FMA")
+def test_the_probe_sees_the_kernels_the_pins_exclude():
+    """Lifting the ATen pin (AVX2 kernels) or the glibc pin (libm's FMA variants) changes
+    the fingerprint: the probe sees the code paths the pins exclude."""
+    pinned = numerics.fingerprint(parts=True)
+    aten = fingerprint_without(ATEN_CPU_CAPABILITY="avx2")
+    assert aten["adam"] != pinned["adam"] and aten["softmax"] != pinned["softmax"]
+    glibc = fingerprint_without("GLIBC_TUNABLES")  # libm's FMA variants
+    assert glibc["numpy"] != pinned["numpy"]
+    assert glibc["fingerprint"] != pinned["fingerprint"]
+
+
+def test_the_books_sqrt_is_within_an_ulp():
+    x = torch.rand(100_000, generator=torch.Generator().manual_seed(0)) * 100
+    root = numerics.sqrt(x)
+    exact = torch.from_numpy(np.sqrt(x.numpy()))  # correctly rounded
+    assert (root.view(torch.int32) - exact.view(torch.int32)).abs().max() <= 1
+    assert torch.equal(numerics.sqrt(x[::2]), root[::2])  # strided: the same bits
+    assert torch.equal(numerics.sqrt(torch.tensor([0.0, 4.0])), torch.tensor([0.0, 2.0]))

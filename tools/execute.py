@@ -57,8 +57,11 @@ def record_numerics(paths) -> None:
                  f"differs from the book's {stored['fingerprint']}; outputs recorded here "
                  "would not match the other notebooks'. Re-execute every notebook "
                  "(make execute), or set FORCE=1.")
+    # where the fingerprint was reproduced (tools/emulate.py record): kept while it holds
+    same = stored and stored["fingerprint"] == here["fingerprint"]
     NUMERICS.write_text(json.dumps({**here, "capability": numerics.capability(),
-                                    "pins": numerics.PINS, "machine": machine()},
+                                    "pins": numerics.PINS, "machine": machine(),
+                                    "verified_on": stored.get("verified_on", []) if same else []},
                                    indent=1) + "\n")
 
 

@@ -4,7 +4,7 @@
 
 Compares this machine's numerics fingerprint (mtl_tutor/numerics.py) with the one the book
 was recorded with (book/numerics.json). Where they match, nbval compares every stored text
-output digit for digit. Where they do not (an ARM laptop, Apple Silicon, a CPU without AVX2),
+output digit for digit. Where they do not (an ARM laptop, Apple Silicon, other package versions),
 no stored digit can be expected to match, so nbval runs in lax mode: every cell runs and every
 hidden check of a claim must hold, but printed numbers are not compared. It says which, in
 one line. MTL_TUTOR_EXPECT_FINGERPRINT overrides the stored hash (the tests use it).
