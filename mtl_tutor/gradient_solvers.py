@@ -33,7 +33,10 @@ def assign_grads(params, flat) -> None:
 def project_conflicts(grads: torch.Tensor, generator=None) -> torch.Tensor:
     """PCGrad's surgery on a (tasks, parameters) matrix of gradients: each task's gradient
     loses its component along any other task's gradient it conflicts with (negative dot
-    product), the others visited in random order. Returns the projected gradients."""
+    product), the others visited in random order. Returns the projected gradients. For
+    (replicas, tasks, parameters), `generator` is a list with each replica's generator."""
+    if grads.dim() == 3:
+        return _project_batched(grads, generator)
     projected = grads.clone()
     for t in range(len(grads)):
         for s in torch.randperm(len(grads), generator=generator).tolist():
@@ -42,6 +45,23 @@ def project_conflicts(grads: torch.Tensor, generator=None) -> torch.Tensor:
             dot = projected[t] @ grads[s]
             if dot < 0:
                 projected[t] -= dot / grads[s].pow(2).sum().clamp(min=1e-20) * grads[s]
+    return projected
+
+
+def _project_batched(grads, generators):
+    replicas, tasks, _ = grads.shape
+    rows = torch.arange(replicas, device=grads.device)
+    orders = torch.tensor([[torch.randperm(tasks, generator=g).tolist() for _ in range(tasks)]
+                           for g in generators], device=grads.device)  # (replicas, t, k)
+    projected = grads.clone()
+    for t in range(tasks):
+        for k in range(tasks):
+            s = orders[:, t, k]
+            other = grads[rows, s]
+            dot = (projected[:, t] * other).sum(dim=1)
+            conflict = (s != t) & (dot < 0)
+            scale = dot / other.pow(2).sum(dim=1).clamp(min=1e-20)
+            projected[:, t] -= torch.where(conflict, scale, 0.0)[:, None] * other
     return projected
 
 

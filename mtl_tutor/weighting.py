@@ -115,6 +115,10 @@ class PCGrad:
     def combine(self, grads, losses=None):
         return project_conflicts(grads, self.generator).sum(dim=0)
 
+    @staticmethod
+    def combine_replicas(weightings, grads, losses):  # all replicas at once
+        return project_conflicts(grads, [w.generator for w in weightings]).sum(dim=1)
+
     replica_backward = staticmethod(pcgrad_backward)
 
     def _weighted(self, losses):

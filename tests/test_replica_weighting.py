@@ -118,3 +118,12 @@ def test_random_weighting_draws_from_its_own_generator():
     first = a.draw()
     assert first.sum().item() == pytest.approx(1.0) and (first > 0).all()
     assert torch.equal(first, b.draw()) and not torch.equal(a.draw(), first)
+
+
+def test_batched_projection_draws_each_replica_order_from_its_generator():
+    g = gradients(replicas=3, tasks=4, parameters=6, seed=1).float()
+    mine = [torch.Generator().manual_seed(r) for r in range(3)]
+    theirs = [torch.Generator().manual_seed(r) for r in range(3)]
+    batched = W.project_conflicts(g, mine)
+    for r in range(3):
+        torch.testing.assert_close(batched[r], W.project_conflicts(g[r], theirs[r]))
