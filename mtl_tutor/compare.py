@@ -18,8 +18,12 @@ the best value may lie beyond it. All seeds and configurations of an arm train a
 
 A grid's keys are settings of training: "lr", "weight_decay", "penalty" (the strength of
 the arm's `penalty`) and "weights" (a {task: weight} dict: fixed loss weights); any other
-key is passed to `build(data, **settings)` (a width, a rank, a fork depth).
+key is passed to `build(data, **settings)` (a width, a rank, a fork depth), or to the arm's
+`weighting(data, ...)` where that function names it (a weighting's own knob, e.g.
+`weighting=lambda d, model, c: CAGrad(model, model.trunk.parameters(), c=c)` with
+`grid={"c": [0.2, 0.5]}`; a weighting that names `model` gets the replica's model).
 """
+import inspect
 import itertools
 import math
 from dataclasses import dataclass, field
@@ -69,6 +73,23 @@ class Arm:
         return [dict(zip(keys, values)) for values in itertools.product(
             *(self.grid[k] for k in keys))]
 
+    def weighting_keys(self) -> set:
+        """The grid's keys that `weighting` takes by name: they go to it, not to build."""
+        if self.weighting is None:
+            return set()
+        names = inspect.signature(self.weighting).parameters
+        return {k for k in self.grid if k in names and k not in TRAINING_KEYS}
+
+    def make_weighting(self, data, model, config):
+        """This run's weighting: `weighting(data)`, with the model and the settings it
+        names; a FixedWeights for a grid's "weights"; else the plain sum."""
+        if self.weighting is None:
+            return FixedWeights(config["weights"]) if "weights" in config else equal_weights
+        extra = {k: config[k] for k in self.weighting_keys()}
+        if "model" in inspect.signature(self.weighting).parameters:
+            extra["model"] = model
+        return self.weighting(data, **extra)
+
 
 def default_score(model, data, split) -> dict:
     """The mean of the tasks' errors (`evaluate`), and the errors by task (for Delta_m)."""
@@ -93,8 +114,9 @@ def _train_arm(arm, datasets, seeds, select, score, settings) -> list:
     """Every configuration of `arm` for every seed, trained at once where the model's
     shape allows: one `fit_replicas` per distinct set of build settings."""
     rows, groups = [], {}
+    not_built = set(TRAINING_KEYS) | arm.weighting_keys()
     for number, config in enumerate(arm.configurations()):
-        build_settings = {k: v for k, v in config.items() if k not in TRAINING_KEYS}
+        build_settings = {k: v for k, v in config.items() if k not in not_built}
         groups.setdefault(repr(sorted(build_settings.items())), []).append(
             (number, config, build_settings))
     for group in groups.values():
@@ -105,9 +127,8 @@ def _train_arm(arm, datasets, seeds, select, score, settings) -> list:
                 lambda data=datasets[seed], kw=kw: arm.build(data, **kw), [seed])
             models += model
             generators += generator
-        weightings = [arm.weighting(datasets[s]) if arm.weighting else
-                      FixedWeights(c["weights"]) if "weights" in c else equal_weights
-                      for _, c, _, s in runs]
+        weightings = [arm.make_weighting(datasets[s], model, c)
+                      for (_, c, _, s), model in zip(runs, models)]
         histories = fit_replicas(
             models, [datasets[s] for *_, s in runs], generators=generators,
             lr=[c.get("lr", settings.get("lr", 1e-2)) for _, c, _, _ in runs],

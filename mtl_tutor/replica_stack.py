@@ -42,14 +42,25 @@ class Replica(nn.Module):
 
 
 def _task_weights(weighting, names):
-    """A fixed weighting as a tensor of task weights (None for the plain sum)."""
+    """A fixed weighting as a tensor of task weights (None for the plain sum, a learned
+    module, or a weighting that computes the replicas' gradients itself); DWA's weights
+    of the moment (`ReplicaStack.epoch_end` reads them again after every epoch)."""
+    if hasattr(weighting, "replica_backward"):
+        return None
+    if hasattr(weighting, "backward"):
+        raise TypeError(f"fit_replicas cannot vectorise {type(weighting).__name__}: it runs "
+                        "its own `backward` per model and has no `replica_backward` for a "
+                        "stack of replicas. Train these models with vectorise=False (same "
+                        "call, one after another).")
     if weighting is equal_weights or isinstance(weighting, nn.Module):
         return None
-    if isinstance(weighting, FixedWeights):
-        weighting({n: 0.0 for n in names})  # its own check of the task names
+    if isinstance(weighting, FixedWeights) or (
+            hasattr(weighting, "epoch_end") and isinstance(getattr(weighting, "weights", None),
+                                                          dict)):
+        if isinstance(weighting, FixedWeights):
+            weighting({n: 0.0 for n in names})  # its own check of the task names
         return torch.tensor([float(weighting.weights[n]) for n in names])
-    hook = "backward" if hasattr(weighting, "backward") else \
-        "epoch_end" if hasattr(weighting, "epoch_end") else "__call__"
+    hook = "epoch_end" if hasattr(weighting, "epoch_end") else "__call__"
     raise TypeError(f"fit_replicas vectorises fixed weights (mt.FixedWeights), the plain "
                     f"sum and learned weightings without hooks; {type(weighting).__name__} "
                     f"runs its own `{hook}` per model, which has no replica axis. Train "
@@ -108,6 +119,13 @@ class ReplicaStack:
         self.optimizer = adam(groups, groups[0]["lr"], 0.0, device)
         weights = [_task_weights(w, base.names) for w in weightings]
         self.task_weights = None if weights[0] is None else torch.stack(weights).to(device)
+        self.weightings, self.device = weightings, device
+        self.shaper = getattr(type(weightings[0]), "replica_backward", None)
+        if self.shaper is not None and base.penalty is not None:
+            kind = type(weightings[0]).__name__
+            raise ValueError(f"fit_replicas cannot add a penalty to {kind}'s own gradients "
+                             "on a replica axis; train these models with vectorise=False.")
+        self.ids = {id(p): n for n, p in base.named_parameters()}
         self.penalty_weights = None if base.penalty is None else \
             torch.tensor(penalty_weights, device=device)
         self.set_mode = mode_switch(base)
@@ -135,6 +153,24 @@ class ReplicaStack:
         with torch.no_grad():
             return _vectorised(self._val[None if split.shared else 0], self.params,
                                self.buffers, split.x, split.y)
+
+    def backward(self, losses: torch.Tensor, loss: torch.Tensor) -> None:
+        """Every replica's gradients: of the number it minimises, or, for a weighting that
+        shapes gradients, as its `replica_backward` computes them for all at once."""
+        if self.shaper is None:
+            loss.sum().backward()  # the replicas are independent: each its own gradient
+        else:
+            self.shaper(self.weightings, losses, self.params, self.ids, self.replicas[0].names)
+
+    def epoch_end(self, train_losses: list) -> None:
+        """Weightings that follow the loss curves (DWA) see their replica's epoch, as
+        `fit` shows it to them; their new weights are used from the next step on."""
+        if self.task_weights is None or not hasattr(self.weightings[0], "epoch_end"):
+            return
+        for weighting, losses in zip(self.weightings, train_losses):
+            weighting.epoch_end(losses)
+        self.task_weights = torch.stack([_task_weights(w, self.replicas[0].names)
+                                         for w in self.weightings]).to(self.device)
 
     def zero_grad(self) -> None:
         for p in self.params.values():  # the groups' slices get new views in `step`

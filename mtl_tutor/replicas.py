@@ -138,13 +138,14 @@ def _fit_vectorised(replicas, datas, generators, options, weightings, penalty_we
             for x, y, n in train.batches(settings["batch_size"], generators):
                 losses, loss = stack(x, y)  # every replica's forward and losses, at once
                 stack.zero_grad()
-                loss.sum().backward()  # the replicas are independent: each its own gradient
+                stack.backward(losses, loss)  # each replica's own gradients
                 stack.step()  # Adam, with each replica's learning rate and weight decay
                 epoch_losses.add(losses, n)
             stack.set_mode(False)
             val_losses = None if val is None else stack.validation_losses(val)
-            _, monitored = history.add(epoch, epoch_losses.mean(), val_losses,
-                                       active=stopping.active.tolist())
+            trains, monitored = history.add(epoch, epoch_losses.mean(), val_losses,
+                                            active=stopping.active.tolist())
+            stack.epoch_end(trains)  # DWA's weights follow each replica's losses
             bar.set_postfix(training=int(stopping.active.sum()))
             if val is not None and stopping.update(epoch, monitored):
                 break

@@ -7,13 +7,31 @@ trained by `fit` alongside the model. Two optional hooks:
 - `epoch_end(train_losses)`, called by `fit` with the epoch's mean loss per task (DWA);
 - `backward(losses)`, which, when present, `fit` calls *instead of* backpropagating the
   weighted sum: for strategies that shape the gradients themselves (GradNorm, PCGrad).
+
+`fit_replicas` trains many models at once with any of them: DWA's weights are read after
+every epoch, and the strategies that shape gradients or draw random weights run for all
+replicas at once through their `replica_backward` (`mtl_tutor.replica_weighting`).
 """
 import math
 
 import torch
 from torch import nn
 
+from .gradient_solvers import (  # noqa: F401 (mt.weighting.<name>, as before)
+    assign_grads,
+    cagrad_direction,
+    flat_grads,
+    min_norm_weights,
+    nash_weights,
+    project_conflicts,
+)
 from .losses import equal_weights
+from .replica_weighting import (
+    combined_backward,
+    gradnorm_backward,
+    pcgrad_backward,
+    random_backward,
+)
 
 
 class FixedWeights:
@@ -82,35 +100,6 @@ class DynamicWeightAverage:
         return sum(self.weights[name] * loss for name, loss in losses.items())
 
 
-def _flat_grads(loss, params):
-    grads = torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
-    return torch.cat([(torch.zeros_like(p) if g is None else g).flatten()
-                      for g, p in zip(grads, params)])
-
-
-def _assign_grads(params, flat):
-    offset = 0
-    for p in params:
-        g = flat[offset:offset + p.numel()].view_as(p)
-        p.grad = g.clone() if p.grad is None else p.grad + g
-        offset += p.numel()
-
-
-def project_conflicts(grads: torch.Tensor, generator=None) -> torch.Tensor:
-    """PCGrad's surgery on a (tasks, parameters) matrix of gradients: each task's gradient
-    loses its component along any other task's gradient it conflicts with (negative dot
-    product), the others visited in random order. Returns the projected gradients."""
-    projected = grads.clone()
-    for t in range(len(grads)):
-        for s in torch.randperm(len(grads), generator=generator).tolist():
-            if s == t:
-                continue
-            dot = projected[t] @ grads[s]
-            if dot < 0:
-                projected[t] -= dot / grads[s].pow(2).sum().clamp(min=1e-20) * grads[s]
-    return projected
-
-
 class PCGrad:
     """Projecting conflicting gradients (Yu et al., 2020): the sum of the tasks' gradients
     after `project_conflicts`. Non-conflicting gradients are left unchanged. `weights`
@@ -119,8 +108,18 @@ class PCGrad:
 
     def __init__(self, model: nn.Module, seed: int = 0, weights: dict | None = None):
         self.params = [p for p in model.parameters() if p.requires_grad]
+        self.shared = self.params  # every parameter's gradient is projected
         self.generator = torch.Generator().manual_seed(seed)
         self.weighting = FixedWeights(weights) if weights is not None else None
+
+    def combine(self, grads, losses=None):
+        return project_conflicts(grads, self.generator).sum(dim=0)
+
+    @staticmethod
+    def combine_replicas(weightings, grads, losses):  # all replicas at once
+        return project_conflicts(grads, [w.generator for w in weightings]).sum(dim=1)
+
+    replica_backward = staticmethod(pcgrad_backward)
 
     def _weighted(self, losses):
         if self.weighting is None:
@@ -132,9 +131,9 @@ class PCGrad:
         return equal_weights(self._weighted(losses))
 
     def backward(self, losses):
-        grads = torch.stack([_flat_grads(loss, self.params)
+        grads = torch.stack([flat_grads(loss, self.params)
                              for loss in self._weighted(losses).values()])
-        _assign_grads(self.params, project_conflicts(grads, self.generator).sum(dim=0))
+        assign_grads(self.params, project_conflicts(grads, self.generator).sum(dim=0))
 
 
 class GradNorm(nn.Module):
@@ -173,77 +172,7 @@ class GradNorm(nn.Module):
                                           retain_graph=True)[0]
         (self.w.detach() * L).sum().backward()
 
-
-def min_norm_weights(grads: torch.Tensor, iters: int = 1000) -> torch.Tensor:
-    """MGDA's weights: the convex combination sum_t a_t g_t of the tasks' gradients (rows of
-    `grads`, (tasks, parameters)) with the smallest norm, by Frank-Wolfe with an exact line
-    search on their Gram matrix (Sener and Koltun, 2018). A zero norm means that no
-    direction lowers every task's loss (a Pareto-stationary point)."""
-    gram = (grads @ grads.T).tolist()
-    tasks = len(gram)
-    a = [1.0 / tasks] * tasks
-    for _ in range(iters):
-        ga = _matvec(gram, a)
-        t = min(range(tasks), key=ga.__getitem__)  # the vertex that most lowers the norm
-        u, v = _dot(a, ga), ga[t]  # |g_a|^2 and g_t . g_a
-        step = min((u - v) / max(u - 2 * v + gram[t][t], 1e-30), 1.0)
-        if step <= 1e-12:
-            break
-        a = [(1 - step) * x for x in a]
-        a[t] += step
-    return torch.tensor(a, dtype=grads.dtype, device=grads.device)
-
-
-def cagrad_direction(grads: torch.Tensor, c: float = 0.5, iters: int = 100) -> torch.Tensor:
-    """CAGrad's update (Liu et al., 2021): the mean gradient g0, moved towards the weighted
-    gradient g_w that does worst for the task that gains least, within a ball of radius
-    c norm(g0): d = (g0 + sqrt(phi) g_w / norm(g_w)) / (1 + c^2), phi = c^2 norm(g0)^2,
-    where w on the simplex minimises g_w . g0 + sqrt(phi) norm(g_w): a tasks-by-tasks
-    problem on the Gram matrix, solved by Frank-Wolfe with an exact line search."""
-    gram = (grads @ grads.T).tolist()
-    tasks = len(gram)
-    root_phi = c * math.sqrt(max(sum(map(sum, gram)), 0.0)) / tasks  # c norm(g0)
-    towards_mean = [sum(row) / tasks for row in gram]  # g_t . g0
-    w = [1.0 / tasks] * tasks
-    for _ in range(iters):
-        gw = _matvec(gram, w)
-        norm = math.sqrt(max(_dot(w, gw), 1e-30))
-        slope = [m + root_phi * g / norm for m, g in zip(towards_mean, gw)]
-        t = min(range(tasks), key=slope.__getitem__)  # the vertex to move towards
-        gamma = _cagrad_line_search(gram, towards_mean, root_phi, w, gw, t)
-        if gamma <= 1e-12:
-            break
-        w = [(1 - gamma) * x for x in w]
-        w[t] += gamma
-    gw = torch.tensor(w, dtype=grads.dtype, device=grads.device) @ grads
-    return (grads.mean(dim=0) + root_phi / gw.norm().clamp(min=1e-20) * gw) / (1 + c**2)
-
-
-def _cagrad_line_search(gram, towards_mean, root_phi, w, gw, t) -> float:
-    """The exact minimiser over gamma in [0, 1] of CAGrad's objective along w + gamma (e_t - w):
-    beta gamma + sqrt(phi) sqrt(A gamma^2 + B gamma + C), with F' = 0 solved in closed form."""
-    wgw = _dot(w, gw)
-    a_coef = gram[t][t] - 2 * gw[t] + wgw  # |g_t - g_w|^2
-    b_coef = 2 * (gw[t] - wgw)
-    beta = towards_mean[t] - _dot(towards_mean, w)
-    if a_coef <= 1e-30 or root_phi <= 0:
-        return 1.0 if beta < 0 else 0.0
-    r = -beta / (root_phi * math.sqrt(a_coef))  # F' = 0 where u / sqrt(u^2 + D) = r
-    if r >= 1:
-        return 1.0
-    if r <= -1:
-        return 0.0
-    d = max(4 * a_coef * wgw - b_coef**2, 0.0)
-    u = r * math.sqrt(d / (1 - r * r))
-    return min(max((u - b_coef) / (2 * a_coef), 0.0), 1.0)
-
-
-def _dot(a, b) -> float:  # the small problems above are solved on Python floats
-    return sum(x * y for x, y in zip(a, b))
-
-
-def _matvec(matrix, v) -> list:
-    return [_dot(row, v) for row in matrix]
+    replica_backward = staticmethod(gradnorm_backward)
 
 
 class _GradientCombiner:
@@ -259,20 +188,49 @@ class _GradientCombiner:
         return equal_weights(losses)
 
     def backward(self, losses):
-        grads = torch.stack([_flat_grads(loss, self.shared) for loss in losses.values()])
-        _assign_grads(self.shared, self.combine(grads))
+        grads = torch.stack([flat_grads(loss, self.shared) for loss in losses.values()])
+        values = torch.stack([loss.detach() for loss in losses.values()])
+        assign_grads(self.shared, self.combine(grads, values))
         if self.others:
-            _assign_grads(self.others, _flat_grads(equal_weights(losses), self.others))
+            assign_grads(self.others, flat_grads(equal_weights(losses), self.others))
+
+    replica_backward = staticmethod(combined_backward)
 
 
 class MGDA(_GradientCombiner):
     """Multiple-gradient descent (Sener and Koltun, 2018): the shared parameters follow the
     min-norm convex combination of the tasks' gradients, a direction that lowers every
     task's loss while one exists. `shared`: the shared parameters (e.g. model.trunk
-    .parameters()); the heads follow their own task's gradient."""
+    .parameters()); the heads follow their own task's gradient.
 
-    def combine(self, grads):
-        return min_norm_weights(grads) @ grads
+    normalise: how the gradients are scaled before the weights a_t are found (Sener and
+    Koltun's options): "none", "l2" (each by its norm), "loss" (by its loss), "loss+" (by
+    both); the step is sum_t a_t g_t with the gradients unscaled. record=True keeps, for
+    every step, the tasks' gradient norms and weights in `trace`."""
+
+    def __init__(self, model: nn.Module, shared, normalise: str = "none", record=False):
+        super().__init__(model, shared)
+        if normalise not in ("none", "l2", "loss", "loss+"):
+            raise ValueError(f"normalise is 'none', 'l2', 'loss' or 'loss+', got {normalise!r}.")
+        self.normalise, self.trace = normalise, [] if record else None
+
+    def combine(self, grads, losses=None):
+        return self.combine_replicas([self], grads[None], None if losses is None else
+                                     losses[None])[0]
+
+    @staticmethod
+    def combine_replicas(weightings, grads, losses):  # (replicas, tasks, parameters)
+        norms = grads.norm(dim=2)
+        if losses is None and any(w.normalise.startswith("loss") for w in weightings):
+            raise ValueError("MGDA(normalise='loss' or 'loss+') needs the tasks' losses.")
+        scales = torch.stack([{"none": torch.ones_like(n), "l2": n, "loss": v, "loss+": v * n}[
+            w.normalise] for w, n, v in zip(weightings, norms, norms if losses is None else
+                                            losses)])
+        weights = min_norm_weights(grads / scales.clamp(min=1e-20)[:, :, None])
+        for w, n, a in zip(weightings, norms.tolist(), weights.tolist()):
+            if w.trace is not None:
+                w.trace.append(n + a)
+        return (weights[:, None, :] @ grads)[:, 0]
 
 
 class CAGrad(_GradientCombiner):
@@ -283,5 +241,54 @@ class CAGrad(_GradientCombiner):
         super().__init__(model, shared)
         self.c = c
 
-    def combine(self, grads):
-        return cagrad_direction(grads, self.c) * len(grads)  # the sum's scale, as fit's
+    def combine(self, grads, losses=None):
+        return self.combine_replicas([self], grads[None], None)[0]
+
+    @staticmethod
+    def combine_replicas(weightings, grads, losses):  # the sum's scale, as fit's
+        return cagrad_direction(grads, [w.c for w in weightings]) * grads.shape[1]
+
+
+class NashMTL(_GradientCombiner):
+    """Nash-MTL (Navon et al., 2022): the shared parameters follow sum_t alpha_t g_t with
+    the bargaining weights of `nash_weights` (G G^T alpha = 1 / alpha), which do not depend
+    on the scales of the tasks' losses; the heads follow their own task's gradient."""
+
+    def combine(self, grads, losses=None):
+        return nash_weights(grads) @ grads
+
+    @staticmethod
+    def combine_replicas(weightings, grads, losses):  # all replicas at once
+        return (nash_weights(grads)[:, None, :] @ grads)[:, 0]
+
+
+class RandomWeighting:
+    """Random loss weighting (Lin et al., 2022): at every step, weights drawn afresh,
+    softmax(z) with z ~ N(0, I), from its own generator (`seed`); a baseline that any
+    weighting method should beat to show that it learned something."""
+
+    def __init__(self, tasks, seed: int = 0):
+        self.names = [t.name for t in tasks]
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def draw(self) -> torch.Tensor:
+        return torch.softmax(torch.randn(len(self.names), generator=self.generator), dim=0)
+
+    def __call__(self, losses):
+        return sum(w * losses[name] for w, name in zip(self.draw(), self.names))
+
+    replica_backward = staticmethod(random_backward)
+
+
+class LogLosses(nn.Module):
+    """The scale-invariant sum of log losses, sum_t log L_t (as in Navon et al.'s and Liu
+    et al.'s comparisons): its gradient is sum_t grad L_t / L_t, so multiplying a task's
+    loss by any constant changes nothing. A module without parameters, so that
+    `fit_replicas` vectorises it like any learned weighting."""
+
+    def __init__(self, tasks):
+        super().__init__()
+        self.names = [t.name for t in tasks]
+
+    def forward(self, losses):
+        return sum(losses[name].clamp(min=1e-12).log() for name in self.names)

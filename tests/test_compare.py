@@ -116,3 +116,22 @@ def test_a_custom_validation_criterion_reads_the_val_split():
     assert result.chosen["validation"].notna().all()
     with pytest.raises(ValueError, match="select must be"):
         compare([Arm("STL", stl)], data, SEEDS[:1], select="test error", epochs=1)
+
+
+def test_a_weighting_gets_the_model_and_its_own_settings_from_the_grid():
+    made = []
+
+    def cagrad(d, model, c):
+        made.append((model, c))
+        return mt.weighting.CAGrad(model, model.trunk.parameters(), c=c)
+
+    def build(d, **settings):
+        assert not settings, "the weighting's settings do not go to build"
+        return hard(d)
+    arm = Arm("CAGrad", build, grid={"c": [0.2, 0.8]}, weighting=cagrad)
+    assert arm.weighting_keys() == {"c"}
+    result = compare([arm], data, SEEDS[:2], epochs=3)
+    assert sorted(c for _, c in made) == [0.2, 0.2, 0.8, 0.8]
+    assert all(isinstance(m, mt.ForkedMLP) for m, _ in made)
+    assert set(result.runs["setting c"]) == {0.2, 0.8}
+    assert len({id(m) for m, _ in made}) == 4  # each run its own model and weighting

@@ -212,12 +212,27 @@ def test_a_model_vmap_cannot_batch_gets_one_clear_error():
     fit_replicas(models, datas, epochs=1, progress=False, vectorise=False)  # the fallback
 
 
-def test_gradient_shaping_weightings_are_refused_with_the_fallback_named():
+class OwnBackward:
+    """A weighting that shapes gradients per model and has no path for a replica axis."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def __call__(self, losses):
+        return sum(losses.values())
+
+    def backward(self, losses):
+        sum(losses.values()).backward()
+
+
+def test_gradient_shaping_weightings_without_a_replica_path_are_refused():
     datas = related()
     models = [mt.hard_sharing(10, (4,), datas[0].tasks) for _ in SEEDS]
-    with pytest.raises(TypeError, match="PCGrad.*vectorise=False"):
-        fit_replicas(models, datas, weighting=[mt.weighting.PCGrad(m) for m in models], epochs=1,
+    with pytest.raises(TypeError, match="OwnBackward.*vectorise=False"):
+        fit_replicas(models, datas, weighting=[OwnBackward(m) for m in models], epochs=1,
                      progress=False)
+    fit_replicas(models, datas, weighting=[OwnBackward(m) for m in models], epochs=1,
+                 progress=False, vectorise=False)  # the fallback
 
 
 def test_bad_settings_are_clear():
