@@ -116,3 +116,23 @@ def test_a_custom_validation_criterion_reads_the_val_split():
     assert result.chosen["validation"].notna().all()
     with pytest.raises(ValueError, match="select must be"):
         compare([Arm("STL", stl)], data, SEEDS[:1], select="test error", epochs=1)
+
+
+def test_a_restricted_comparison_is_what_the_smaller_budget_would_have_chosen(result):
+    untuned = result.restricted({"weight_decay": 0.0}, arms=["STL"],
+                                unequal_budgets="a demonstration")
+    assert untuned.summary()["budget"].tolist() == [1, 3]
+    stl_runs = result.runs[(result.runs.arm == "STL") &
+                           (result.runs["setting weight_decay"] == 0.0)]
+    chosen = untuned.chosen.set_index(["arm", "seed"])
+    for _, run in stl_runs.iterrows():  # the only configuration left is the one chosen
+        assert chosen.loc[("STL", run.seed), "error"] == run.error
+    hard_chosen = result.chosen[result.chosen.arm == "hard sharing"].set_index("seed")
+    assert (chosen.loc["hard sharing", "error"] == hard_chosen["error"]).all()
+    assert untuned.paired("hard sharing", "STL").n == len(SEEDS)
+    with pytest.raises(ValueError, match="same number of configurations"):
+        result.restricted({"weight_decay": 0.0}, arms=["STL"])
+    with pytest.raises(ValueError, match="no configuration with weight_decay = 0.5"):
+        result.restricted({"weight_decay": 0.5}, arms=["STL"], unequal_budgets="x")
+    with pytest.raises(KeyError, match="No arm 'MMoE'"):
+        result.restricted({}, arms=["MMoE"])
