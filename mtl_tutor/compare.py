@@ -5,7 +5,7 @@ budget), the same training budget and stopping rule, and the same validation sig
 choose its configuration, per seed; the test split is looked at only to report. Each arm's
 capacity (its parameter count) is reported, and a choice at the edge of a grid is flagged:
 the best value may lie beyond it. All seeds and configurations of an arm train at once
-(`fit_replicas`).
+(`fit_replicas`)::
 
     decays = {"weight_decay": [0, 1e-4, 1e-3, 1e-2]}
     stl = lambda d: mt.single_task_nets(10, (64, 16), d.tasks)
@@ -41,7 +41,7 @@ TRAINING_KEYS = ("lr", "weight_decay", "penalty", "weights")
 class Arm:
     """One method of a comparison.
 
-    build(data, **settings) returns a fresh model (settings: the grid's keys other than
+    ``build(data, **settings)`` returns a fresh model (settings: the grid's keys other than
     the training ones); grid maps each tuned setting to its values, every combination one
     configuration; penalty(model) is added to the loss times the grid's "penalty";
     weighting(data), if given, makes each replica's learned weighting (a module);
