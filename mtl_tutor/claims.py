@@ -1,5 +1,5 @@
 """A chapter's comparative claims: each made with the test that fits it, the family
-corrected for multiplicity, each recorded for the audit page, and checked.
+corrected for multiplicity, each recorded for the audit page, and checked::
 
     claims = mt.Claims("why_mtl", family_size=3)
     small = claims.lower("hard sharing beats tuned STL at 10 examples per task",

@@ -5,7 +5,7 @@ budget), the same training budget and stopping rule, and the same validation sig
 choose its configuration, per seed; the test split is looked at only to report. Each arm's
 capacity (its parameter count) is reported, and a choice at the edge of a grid is flagged:
 the best value may lie beyond it. All seeds and configurations of an arm train at once
-(`fit_replicas`).
+(`fit_replicas`)::
 
     decays = {"weight_decay": [0, 1e-4, 1e-3, 1e-2]}
     stl = lambda d: mt.single_task_nets(10, (64, 16), d.tasks)
@@ -26,7 +26,7 @@ key is passed to `build(data, **settings)` (a width, a rank, a fork depth), or t
 import inspect
 import itertools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import pandas as pd
@@ -45,7 +45,7 @@ TRAINING_KEYS = ("lr", "weight_decay", "penalty", "weights")
 class Arm:
     """One method of a comparison.
 
-    build(data, **settings) returns a fresh model (settings: the grid's keys other than
+    ``build(data, **settings)`` returns a fresh model (settings: the grid's keys other than
     the training ones); grid maps each tuned setting to its values, every combination one
     configuration; penalty(model) is added to the loss times the grid's "penalty";
     weighting(data), if given, makes each replica's learned weighting (a module);
@@ -188,6 +188,36 @@ class Comparison:
         flags = pd.Series([f for cell in rows.edge for f in cell.split(", ") if f])
         return "; ".join(f"{flag} in {n} of {len(rows)} seeds"
                          for flag, n in flags.value_counts().items())
+
+    def restricted(self, settings: dict, arms=None, unequal_budgets: str | None = None):
+        """This comparison as if `arms` (default: all) had tuned only the configurations
+        with `settings` (e.g. {"penalty": 0.0}: no penalty), without training anything
+        again: their grids and runs cut down, each seed's choice made again on validation,
+        the other arms as they are. A cut that leaves the budgets unequal needs
+        `unequal_budgets` (a reason), as `compare` does."""
+        names = list(self.arms) if arms is None else list(arms)
+        keep = pd.Series(True, index=self.runs.index)
+        new_arms = []
+        for arm in self.arms.values():
+            if arm.name not in names:
+                new_arms.append(arm)
+                continue
+            grid = dict(arm.grid)
+            for key, value in settings.items():
+                if key not in grid or value not in grid[key]:
+                    raise ValueError(f"Arm {arm.name!r} has no configuration with {key} = "
+                                     f"{value!r}; its grid is {arm.grid}.")
+                grid[key] = [value]
+                keep &= (self.runs.arm != arm.name) | (self.runs[f"setting {key}"] == value)
+            new_arms.append(replace(arm, grid=grid))
+        for name in names:
+            if name not in self.arms:
+                raise KeyError(f"No arm {name!r}; the arms are {list(self.arms)}.")
+        budgets = {arm.name: len(arm.configurations()) for arm in new_arms}
+        if len(set(budgets.values())) > 1 and not unequal_budgets:
+            raise ValueError(f"Every arm gets the same number of configurations, but {budgets}: "
+                             "pass unequal_budgets='why this is fair' to say why not.")
+        return Comparison(new_arms, self.runs[keep], unequal_budgets or self.unequal_budgets)
 
     def summary(self, metric: str = "error") -> pd.DataFrame:
         """One row per arm: parameters, budget, seeds, the mean and standard error of the

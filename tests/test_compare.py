@@ -135,3 +135,23 @@ def test_a_weighting_gets_the_model_and_its_own_settings_from_the_grid():
     assert all(isinstance(m, mt.ForkedMLP) for m, _ in made)
     assert set(result.runs["setting c"]) == {0.2, 0.8}
     assert len({id(m) for m, _ in made}) == 4  # each run its own model and weighting
+
+
+def test_a_restricted_comparison_is_what_the_smaller_budget_would_have_chosen(result):
+    untuned = result.restricted({"weight_decay": 0.0}, arms=["STL"],
+                                unequal_budgets="a demonstration")
+    assert untuned.summary()["budget"].tolist() == [1, 3]
+    stl_runs = result.runs[(result.runs.arm == "STL") &
+                           (result.runs["setting weight_decay"] == 0.0)]
+    chosen = untuned.chosen.set_index(["arm", "seed"])
+    for _, run in stl_runs.iterrows():  # the only configuration left is the one chosen
+        assert chosen.loc[("STL", run.seed), "error"] == run.error
+    hard_chosen = result.chosen[result.chosen.arm == "hard sharing"].set_index("seed")
+    assert (chosen.loc["hard sharing", "error"] == hard_chosen["error"]).all()
+    assert untuned.paired("hard sharing", "STL").n == len(SEEDS)
+    with pytest.raises(ValueError, match="same number of configurations"):
+        result.restricted({"weight_decay": 0.0}, arms=["STL"])
+    with pytest.raises(ValueError, match="no configuration with weight_decay = 0.5"):
+        result.restricted({"weight_decay": 0.5}, arms=["STL"], unequal_budgets="x")
+    with pytest.raises(KeyError, match="No arm 'MMoE'"):
+        result.restricted({}, arms=["MMoE"])
