@@ -7,6 +7,14 @@ Each task keeps its own weights; a penalty pulls them towards each other.
   which favours stacks of low rank: task weights that are mixtures of a few shared
   patterns (Yang & Hospedales, 2017).
 
+Each has an uncoupled twin, the same shrinkage applied to every task alone, which is the
+control that says what coupling the tasks adds:
+
+- `uncoupled_l2`: pairwise_l2 with the tasks' mean replaced by 0, T * sum_t ||W_t||^2
+  (each task pulled towards zero as strongly as pairwise_l2 pulls it towards the mean).
+- `task_nuclear_norm`: the nuclear norm of each task's own (in, out) matrix, summed over
+  tasks (each task made low rank on its own, none asked to share the others' patterns).
+
 Only weights are penalised, never biases: a bias is a per-task offset, not shared structure.
 """
 import torch
@@ -33,16 +41,39 @@ def trace_norm(weight: torch.Tensor) -> torch.Tensor:
     return torch.linalg.svdvals(_flat(weight)).sum()
 
 
+def uncoupled_l2(weight: torch.Tensor) -> torch.Tensor:
+    """T * sum_t ||W_t||^2: `pairwise_l2` with the tasks' mean replaced by 0, so that each
+    task's gradient is 2 T W_t where pairwise_l2's is 2 T (W_t - mean). No coupling."""
+    flat = _flat(weight)
+    return flat.shape[0] * flat.pow(2).sum()
+
+
+def task_nuclear_norm(weight: torch.Tensor) -> torch.Tensor:
+    """sum_t ||W_t||_*: the nuclear norm (sum of singular values) of each task's own weight
+    matrix, summed over tasks; a stack (tasks, n) counts as one row per task. No coupling:
+    the uncoupled twin of `trace_norm`."""
+    if weight.dim() < 2:
+        _flat(weight)  # the same clear error
+    matrices = weight.unsqueeze(1) if weight.dim() == 2 else weight.flatten(2)
+    return torch.linalg.svdvals(matrices).sum()
+
+
 def stacked_weights(module: nn.Module) -> list:
     """The weight stacks of every `TaskLinear` inside `module` (biases excluded)."""
     return [m.weight for m in module.modules() if isinstance(m, TaskLinear)]
 
 
-def sharing_penalty(module: nn.Module, l2: float = 0.0, trace: float = 0.0):
+def sharing_penalty(module: nn.Module, l2: float = 0.0, trace: float = 0.0,
+                    uncoupled_l2: float = 0.0, task_nuclear: float = 0.0):
     """A penalty for `fit(penalty=...)`: l2 * pairwise_l2 + trace * trace_norm, summed over
-    the task-stacked layers inside `module` (e.g. `model.branches`, the hidden layers)."""
-    if l2 < 0 or trace < 0:
-        raise ValueError(f"Penalty strengths cannot be negative, got l2={l2}, trace={trace}.")
+    the task-stacked layers inside `module` (e.g. `model.branches`, the hidden layers).
+    uncoupled_l2 and task_nuclear add the uncoupled twins (`uncoupled_l2`,
+    `task_nuclear_norm`) with those strengths: the controls for what coupling adds."""
+    strengths = dict(l2=l2, trace=trace, uncoupled_l2=uncoupled_l2, task_nuclear=task_nuclear)
+    if any(v < 0 for v in strengths.values()):
+        shown = ", ".join(f"{k}={v}" for k, v in strengths.items()
+                          if v or k in ("l2", "trace"))
+        raise ValueError(f"Penalty strengths cannot be negative, got {shown}.")
     layers = [m for m in module.modules() if isinstance(m, TaskLinear)]
     if not layers:
         raise ValueError("No task-stacked (TaskLinear) layers found to penalise: pass the "
@@ -55,9 +86,16 @@ def sharing_penalty(module: nn.Module, l2: float = 0.0, trace: float = 0.0):
                 total = total + l2 * pairwise_l2(w)
             if trace:
                 total = total + trace * trace_norm(w)
+            if uncoupled_l2:
+                total = total + uncoupled_l2 * _uncoupled_l2(w)
+            if task_nuclear:
+                total = total + task_nuclear * task_nuclear_norm(w)
         return total
 
     return penalty
+
+
+_uncoupled_l2 = uncoupled_l2  # sharing_penalty's argument of the same name hides it
 
 
 @torch.no_grad()

@@ -70,3 +70,52 @@ def test_a_large_trace_penalty_concentrates_the_spectrum():
     after = mt.penalties.singular_values(model.branches[0].weight)
     assert before[0] / before.sum() < 0.4
     assert after[0] / after.sum() > 0.55
+
+
+def test_uncoupled_l2_is_pairwise_l2_with_the_mean_replaced_by_zero():
+    w = torch.randn(5, 3, 4, dtype=torch.float64)
+    by_hand = 5 * sum((w[t] ** 2).sum() for t in range(5))
+    torch.testing.assert_close(mt.penalties.uncoupled_l2(w), by_hand)
+    centred = w - w.mean(dim=0)  # tasks with mean 0: the two penalties agree
+    torch.testing.assert_close(mt.penalties.uncoupled_l2(centred), mt.pairwise_l2(centred))
+    # coupling: pairwise_l2 does not change when every task moves together; uncoupled does
+    shifted = w + torch.randn(1, 3, 4, dtype=torch.float64)
+    torch.testing.assert_close(mt.pairwise_l2(shifted), mt.pairwise_l2(w))
+    assert not torch.isclose(mt.penalties.uncoupled_l2(shifted), mt.penalties.uncoupled_l2(w))
+
+
+def test_task_nuclear_norm_sums_each_tasks_singular_values():
+    w = torch.randn(4, 3, 5, dtype=torch.float64)
+    by_hand = sum(torch.linalg.svd(w[t], full_matrices=False).S.sum() for t in range(4))
+    torch.testing.assert_close(mt.penalties.task_nuclear_norm(w), by_hand)
+    # one row per task: each task's nuclear norm is its Euclidean norm
+    rows = torch.randn(3, 6, dtype=torch.float64)
+    torch.testing.assert_close(mt.penalties.task_nuclear_norm(rows), rows.norm(dim=1).sum())
+    # uncoupled: stacking equal rank-one tasks does not lower it per task (the trace norm
+    # of the stack grows like sqrt(T), the per-task sum like T)
+    one = torch.outer(torch.tensor([1.0, 2.0]), torch.tensor([3.0, 0.0, 4.0]))
+    stack = one.expand(4, 2, 3)
+    assert mt.penalties.task_nuclear_norm(stack).item() == pytest.approx(4 * 5 * 5 ** 0.5)
+    assert mt.penalties.trace_norm(stack).item() == pytest.approx(2 * 5 * 5 ** 0.5)
+
+
+@pytest.mark.parametrize("name", ["uncoupled_l2", "task_nuclear_norm"])
+def test_uncoupled_penalty_gradients_match_finite_differences(name):
+    torch.manual_seed(0)
+    w = torch.randn(3, 2, 4, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(getattr(mt.penalties, name), (w,))
+
+
+def test_sharing_penalty_adds_the_uncoupled_twins():
+    model = mt.single_task_nets(3, (4, 2), [Task("a"), Task("b")])
+    stacks = [layer.weight for layer in model.branches if hasattr(layer, "weight")]
+    penalty = mt.sharing_penalty(model.branches, uncoupled_l2=0.5, task_nuclear=2.0)
+    expected = sum(0.5 * mt.penalties.uncoupled_l2(w) + 2.0 * mt.penalties.task_nuclear_norm(w)
+                   for w in stacks)
+    torch.testing.assert_close(penalty(), expected)
+    # the default is what it always was
+    old = mt.sharing_penalty(model.branches, l2=1.0, trace=0.5)
+    torch.testing.assert_close(
+        old(), sum(mt.pairwise_l2(w) + 0.5 * mt.penalties.trace_norm(w) for w in stacks))
+    with pytest.raises(ValueError, match="task_nuclear=-1"):
+        mt.sharing_penalty(model.branches, task_nuclear=-1.0)
