@@ -22,6 +22,11 @@ key is passed to `build(data, **settings)` (a width, a rank, a fork depth), or t
 `weighting(data, ...)` where that function names it (a weighting's own knob, e.g.
 `weighting=lambda d, model, c: CAGrad(model, model.trunk.parameters(), c=c)` with
 `grid={"c": [0.2, 0.5]}`; a weighting that names `model` gets the replica's model).
+
+Where arms learn from different parts of one draw (main alone against main with extra
+tasks; labels averaged; a frozen feature map), each arm's `data` makes its view of the
+seed's data, e.g. `Arm("main alone", stl, decays, data=lambda d: d.subset(["main"]))`:
+every view of a seed comes from the same draw, and the score reads what the arms share.
 """
 import inspect
 import itertools
@@ -50,7 +55,9 @@ class Arm:
     configuration; penalty(model) is added to the loss times the grid's "penalty";
     weighting(data), if given, makes each replica's learned weighting (a module);
     vectorise=False trains the configurations one after another (weightings that shape
-    gradients); note says what the arm is for (e.g. "control: no coupling").
+    gradients); note says what the arm is for (e.g. "control: no coupling"); data(d), if
+    given, is the arm's view of the seed's data d (a subset of the tasks, a transformed
+    input), on which it trains, is chosen and is scored.
     """
 
     name: str
@@ -60,6 +67,7 @@ class Arm:
     weighting: Callable | None = None
     vectorise: bool = True
     note: str = ""
+    data: Callable | None = None
 
     def configurations(self) -> list:
         keys = list(self.grid)
@@ -113,6 +121,8 @@ def _edge(value, values) -> str:
 def _train_arm(arm, datasets, seeds, select, score, settings) -> list:
     """Every configuration of `arm` for every seed, trained at once where the model's
     shape allows: one `fit_replicas` per distinct set of build settings."""
+    if arm.data is not None:  # the arm's own view of each seed's data
+        datasets = {seed: arm.data(d) for seed, d in datasets.items()}
     rows, groups = [], {}
     not_built = set(TRAINING_KEYS) | arm.weighting_keys()
     for number, config in enumerate(arm.configurations()):

@@ -155,3 +155,23 @@ def test_a_restricted_comparison_is_what_the_smaller_budget_would_have_chosen(re
         result.restricted({"weight_decay": 0.5}, arms=["STL"], unequal_budgets="x")
     with pytest.raises(KeyError, match="No arm 'MMoE'"):
         result.restricted({}, arms=["MMoE"])
+
+def test_an_arm_trains_on_its_own_view_of_each_seeds_data():
+    def first_task(d):
+        return d.subset(["task0"])
+
+    def task0_error(model, d, split):
+        return {"error": float(mt.evaluate(model, d, split).loc["task0", "error"])}
+    arms = [Arm("task 0 alone", hard, grid={"weight_decay": DECAYS}, data=first_task),
+            Arm("with the others", hard, grid={"weight_decay": DECAYS})]
+    result = compare(arms, data, SEEDS[:2], score=task0_error, monitor="task0", **FIT)
+    alone = result.chosen[result.chosen.arm == "task 0 alone"].iloc[0]
+    assert alone["parameters"] == mt.count_parameters(hard(first_task(data(alone.seed))))
+    assert alone["parameters"] < result.chosen.iloc[-1]["parameters"]
+    d = first_task(data(alone.seed))  # the same run as fit on the view alone
+    mt.set_seed(int(alone.seed))
+    model = hard(d)
+    history = mt.fit(model, d, weight_decay=alone["setting weight_decay"], monitor="task0",
+                     progress=False, **FIT)
+    assert alone["validation"] == pytest.approx(history["val_loss[task0]"].min(), rel=1e-4)
+    assert alone["error"] == pytest.approx(task0_error(model, d, "test")["error"], rel=1e-4)

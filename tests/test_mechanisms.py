@@ -158,3 +158,97 @@ def test_lose_view_replaces_only_that_view_of_the_test_inputs():
     assert not torch.equal(lost.test.x[..., b], data.test.x[..., b])
     assert lost.train is data.train and torch.equal(lost.test.y["main"], data.test.y["main"])
     assert torch.equal(data.test.x[0][:, a], data.test.x[0][:, b])  # the original is untouched
+
+
+def test_attention_both_holds_the_extra_tasks_and_their_mirrors():
+    both = mechanisms.make_attention_tasks(n_tasks=3, n_irrelevant=7, shared_inputs=False,
+                                           extra_inputs="both", seed=4)
+    same = mechanisms.make_attention_tasks(n_tasks=3, n_irrelevant=7, shared_inputs=False,
+                                           seed=4)
+    assert both.names == ["main", "extra1", "extra2", "other1", "other2"]
+    for name in same.names:  # main and the extra tasks are those of extra_inputs="same"
+        assert torch.equal(both.subset([name]).train.x, same.subset([name]).train.x)
+        assert torch.equal(both.train.y[name], same.train.y[name])
+    f, x = both.info["teacher"], both.train.x
+    for t in (1, 2):  # the mirror: same examples and noise, read from inputs 3 to 5
+        assert torch.equal(x[t], x[2 + t])
+        noise = both.train.y[f"extra{t}"] - f(x[t][:, :3], t)[:, 0]
+        mirror = f(x[t][:, 3:6], t)[:, 0] + noise
+        assert torch.allclose(both.train.y[f"other{t}"], mirror, atol=1e-6)
+    with pytest.raises(ValueError, match="'same', 'other' or 'both'"):
+        mechanisms.make_attention_tasks(extra_inputs="mirror")
+
+
+def test_redundant_views_both_mirrors_the_extra_tasks():
+    both = mechanisms.make_redundant_views(extra_view="both", n_extra=2, seed=3)
+    on_a = mechanisms.make_redundant_views(extra_view="A", n_extra=2, seed=3)
+    assert both.names == ["main", "onA1", "onA2", "onB1", "onB2"]
+    assert torch.equal(both.train.x[:3], on_a.train.x)  # main and the tasks on view A
+    assert torch.equal(both.train.y["onA1"], on_a.train.y["extra1"])
+    swapped = both.train.x[1][:, [3, 4, 5, 0, 1, 2]]  # views A and B exchanged
+    assert torch.equal(both.train.x[3], swapped)
+    assert torch.equal(both.train.y["onB1"], both.train.y["onA1"])
+
+
+def test_views_of_a_draw():
+    data = mechanisms.make_noisy_copies(2, n_train=50, n_val=20, seed=1)
+    first = mechanisms.first_examples(data, 10)
+    assert first.train.n == 10 and torch.equal(first.train.x, data.train.x[:10])
+    assert first.val is data.val and first.test is data.test
+    with pytest.raises(ValueError, match="between 1 and the 50"):
+        mechanisms.first_examples(data, 51)
+    averaged = mechanisms.average_copies(data)
+    assert averaged.names == ["main"]
+    mean = (data.train.y["main"] + data.train.y["copy1"] + data.train.y["copy2"]) / 3
+    assert torch.allclose(averaged.train.y["main"], mean)
+    assert torch.equal(averaged.val.y["main"], data.val.y["main"])  # main's own noisy labels
+
+
+def test_join_tasks_adds_another_draws_tasks():
+    own = mt.problems.make_environment_tasks(n_tasks=2, n_train=5, n_val=4, n_test=6, seed=0)
+    other = mt.problems.make_environment_tasks(n_tasks=2, n_train=5, n_val=4, n_test=6,
+                                               seed=9)
+    joined = mechanisms.join_tasks(own, other, {"task1": "other1"})
+    assert joined.names == ["task0", "task1", "other1"]
+    assert torch.equal(joined.test.x[2], other.test.x[1])
+    assert torch.equal(joined.val.y["other1"], other.val.y["task1"])
+    with pytest.raises(ValueError, match="tasks of data already"):
+        mechanisms.join_tasks(own, other, {"task1": "task0"})
+    shared = mt.problems.make_related_tasks(n_tasks=2, n_train=5, shared_inputs=True)
+    with pytest.raises(ValueError, match="per-task inputs"):
+        mechanisms.join_tasks(shared, shared, {"task1": "x"})
+
+
+def test_factor_recovery_reads_what_a_representation_holds():
+    teacher = mt.problems.make_environment_tasks(n_tasks=2, seed=0).info["teacher"]
+    g = torch.Generator().manual_seed(0)
+    x_fit, x_eval = torch.randn(2, 500, 10, generator=g)
+    exact = mechanisms.factor_recovery(teacher.factors, teacher.factors, x_fit, x_eval)
+    assert exact.shape == (4,) and (exact > 0.99).all()
+    noise = mechanisms.factor_recovery(lambda x: torch.randn(len(x), 8, generator=g),
+                                       teacher.factors, x_fit, x_eval)
+    assert (noise < 0.1).all()
+
+
+def test_error_parts_add_up_to_the_mean_squared_error():
+    g = torch.Generator().manual_seed(1)
+    y = torch.randn(200, generator=g)
+    p = 0.5 * y + torch.randn(200, generator=g) + 0.3
+    parts = mechanisms.error_parts(p, y)
+    total = parts["bias^2"] + parts["var(prediction)"] + parts["var(target)"] - 2 * parts["cov"]
+    assert parts["mse"] == pytest.approx(total, rel=1e-9)
+    assert parts["mse"] == pytest.approx(float((p - y).pow(2).mean()), rel=1e-5)
+    assert 0 < parts["correlation"] < 1
+
+
+def test_f2_as_gives_the_other_versions_of_table_6():
+    out = mechanisms.make_sum_difference(n_trials=2, n_train=8, f2="output", seed=3)
+    for f2 in ("none", "input"):
+        view, drawn = mechanisms.f2_as(out, f2), mechanisms.make_sum_difference(
+            n_trials=2, n_train=8, f2=f2, seed=3)
+        for split in ("train", "val", "test"):
+            assert torch.equal(view.split(split).x, drawn.split(split).x)
+            assert all(torch.equal(view.split(split).y[k], v)
+                       for k, v in drawn.split(split).y.items())
+    with pytest.raises(ValueError, match="f2='output'"):
+        mechanisms.f2_as(mechanisms.make_sum_difference(n_trials=2, f2="none"), "input")

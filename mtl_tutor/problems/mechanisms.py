@@ -4,12 +4,25 @@ Each generator returns a `MultiTaskData` whose first task, "main", is the task w
 about; the other tasks are the extra tasks whose effect on "main" is measured. Test targets
 of regression tasks are noiseless, so a test error is the excess error over the noise.
 """
-import math
 
-import numpy as np
 import torch
 
 from ..data import MultiTaskData, Split, Task
+from .mechanism_tools import (  # noqa: F401 (the chapters call them as mechanisms.*)
+    average_copies,
+    encode_bits,
+    error_parts,
+    f1_rmse,
+    f2_as,
+    factor_recovery,
+    first_examples,
+    fit_to_noise,
+    input_sensitivity_share,
+    input_weight_share,
+    join_tasks,
+    lose_view,
+    shuffle_task,
+)
 from .related import TEST, TRAIN, VAL, RelatedTeacher, _check_sizes, draw_inputs, stream
 
 
@@ -68,13 +81,20 @@ def make_attention_tasks(n_tasks=4, n_relevant=3, n_irrelevant=27, n_train=30, n
     `main_noise` (default: `noise`) sets the main task's own label noise.
     `extra_inputs="other"` is the control: the extra tasks read the next `n_relevant`
     inputs instead, which the main task ignores (the same functions, the wrong support).
+    `extra_inputs="both"` gives both sets in one draw: "extra1" .. and their mirrors
+    "other1" .., each with the same examples, function and noise as its extra task but
+    reading the next `n_relevant` inputs (subset the tasks to compare them).
     `info["relevant"]` lists the main task's relevant inputs.
     """
-    if extra_inputs not in ("same", "other"):
-        raise ValueError(f"extra_inputs must be 'same' or 'other', got {extra_inputs!r}.")
-    if extra_inputs == "other" and n_irrelevant < n_relevant:
-        raise ValueError(f"extra_inputs='other' needs n_irrelevant >= n_relevant "
+    if extra_inputs not in ("same", "other", "both"):
+        raise ValueError(f"extra_inputs must be 'same', 'other' or 'both', got "
+                         f"{extra_inputs!r}.")
+    if extra_inputs != "same" and n_irrelevant < n_relevant:
+        raise ValueError(f"extra_inputs={extra_inputs!r} needs n_irrelevant >= n_relevant "
                          f"({n_relevant}), got {n_irrelevant}.")
+    if extra_inputs == "both":
+        return _attention_both(n_tasks, n_relevant, n_irrelevant, n_train, n_val, n_test,
+                               relatedness, noise, main_noise, shared_inputs, seed)
     _check_sizes(n_tasks=n_tasks, n_relevant=n_relevant, n_train=n_train, n_val=n_val,
                  n_test=n_test)
     teacher = RelatedTeacher(n_tasks, n_relevant, 8, 1, relatedness, seed)
@@ -92,6 +112,37 @@ def make_attention_tasks(n_tasks=4, n_relevant=3, n_irrelevant=27, n_train=30, n
         return Split(x, y)
 
     return MultiTaskData([Task(n) for n in names],
+                         *_task_splits(make, n_train, n_val, n_test),
+                         {"relevant": list(range(n_relevant)), "teacher": teacher})
+
+
+def _attention_both(n_tasks, n_relevant, n_irrelevant, n_train, n_val, n_test,
+                    relatedness, noise, main_noise, shared_inputs, seed) -> MultiTaskData:
+    """`make_attention_tasks(extra_inputs="both")`: main, the extra tasks on main's inputs,
+    and their mirrors on the next inputs (same examples, function and noise)."""
+    _check_sizes(n_tasks=n_tasks, n_relevant=n_relevant, n_train=n_train, n_val=n_val,
+                 n_test=n_test)
+    teacher = RelatedTeacher(n_tasks, n_relevant, 8, 1, relatedness, seed)
+    extra = [f"extra{i}" for i in range(1, n_tasks)]
+    other = [f"other{i}" for i in range(1, n_tasks)]
+    d = n_relevant + n_irrelevant
+    scales = [noise if main_noise is None else main_noise] + [noise] * (n_tasks - 1)
+    own, shifted = slice(0, n_relevant), slice(n_relevant, 2 * n_relevant)
+
+    def make(n, split, noisy):
+        x, draws = draw_inputs(n, d, n_tasks, shared_inputs, seed, split)
+        y = {}
+        for t, name in enumerate(["main", *extra]):
+            xt = x if shared_inputs else x[t]
+            e = (scales[t] if noisy else 0.0) * torch.randn(n, generator=draws[t])
+            y[name] = teacher(xt[:, own], t)[:, 0] + e
+            if t > 0:
+                y[other[t - 1]] = teacher(xt[:, shifted], t)[:, 0] + e
+        if not shared_inputs:
+            x = torch.cat([x, x[1:]])  # each mirror sees its extra task's examples
+        return Split(x, {name: y[name] for name in ["main", *extra, *other]})
+
+    return MultiTaskData([Task(n) for n in ["main", *extra, *other]],
                          *_task_splits(make, n_train, n_val, n_test),
                          {"relevant": list(range(n_relevant)), "teacher": teacher})
 
@@ -145,42 +196,6 @@ def make_random_label_tasks(n_tasks=4, n_train=100, n_features=20, seed=0) -> Mu
                          *_task_splits(make, n_train, n_train, n_train), {})
 
 
-def fit_to_noise(train_error: float) -> float:
-    """How well a model fitted random binary labels: 1 - 2 * training error, i.e. the
-    correlation (1/n) sum_i sigma_i * sign(f(x_i)) for labels sigma = +-1. 0 = not at all,
-    1 = every random label fitted."""
-    return 1.0 - 2.0 * train_error
-
-
-def shuffle_task(data: MultiTaskData, name: str, seed: int = 0) -> MultiTaskData:
-    """A copy of `data` whose task `name` has its training and validation labels shuffled
-    across examples: same label distribution, no relation to the inputs (Caruana's control)."""
-    if name not in data.names:
-        raise ValueError(f"Unknown task {name!r}; the tasks are {data.names}.")
-    g = torch.Generator().manual_seed(seed)
-
-    def shuffled(split):
-        y = dict(split.y)
-        y[name] = y[name][torch.randperm(split.n, generator=g)]
-        return Split(split.x, y, split.per_task)
-
-    return MultiTaskData(data.tasks, shuffled(data.train), shuffled(data.val), data.test,
-                         data.info)
-
-
-def input_weight_share(first_layer_weight: torch.Tensor, relevant) -> float:
-    """The share of a first layer's squared weight that sits on the `relevant` inputs.
-
-    first_layer_weight: (inputs, hidden), e.g. one task's slice of a `TaskLinear`, or an
-    `nn.Linear`'s weight transposed. Uniform weights give len(relevant) / inputs.
-    """
-    w = first_layer_weight.detach()
-    if w.dim() != 2:
-        raise ValueError(f"Expected a (inputs, hidden) weight matrix, got {tuple(w.shape)}.")
-    per_input = w.pow(2).sum(dim=1)
-    return float(per_input[list(relevant)].sum() / per_input.sum())
-
-
 def make_redundant_views(extra_view="A", n_extra=4, n_train=100, n_val=50, n_test=1000,
                          view_size=3, relatedness=0.5, noise=0.1, seed=0) -> MultiTaskData:
     """Representation bias in Caruana's sense: "main" sees its hidden variables z twice,
@@ -189,12 +204,18 @@ def make_redundant_views(extra_view="A", n_extra=4, n_train=100, n_val=50, n_tes
 
     The `n_extra` extra tasks have examples of their own, in which the views are
     independent, and depend on view `extra_view` ("A" or "B") only, through functions
-    related to main's by `relatedness`. `extra_view=None` gives "main" alone. Main's
+    related to main's by `relatedness`. `extra_view=None` gives "main" alone;
+    `extra_view="both"` gives, in one draw, main, the extra tasks on view A ("onA1" ..) and
+    their mirrors on view B ("onB1" ..: the same examples with the two views swapped, so the
+    same function and noise, read from B). Main's
     function and examples depend on `seed` only. `info["views"]` maps each view to its
     input columns; `lose_view` replaces one view by noise to show which one a model reads.
     """
-    if extra_view not in ("A", "B", None):
-        raise ValueError(f"extra_view must be 'A', 'B' or None, got {extra_view!r}.")
+    if extra_view not in ("A", "B", "both", None):
+        raise ValueError(f"extra_view must be 'A', 'B', 'both' or None, got {extra_view!r}.")
+    if extra_view == "both":
+        return _views_both(n_extra, n_train, n_val, n_test, view_size, relatedness, noise,
+                           seed)
     _check_sizes(view_size=view_size, n_train=n_train, n_val=n_val, n_test=n_test)
     views = {"A": list(range(view_size)), "B": list(range(view_size, 2 * view_size))}
     names = ["main"] + ([f"extra{t}" for t in range(1, n_extra + 1)] if extra_view else [])
@@ -216,22 +237,34 @@ def make_redundant_views(extra_view="A", n_extra=4, n_train=100, n_val=50, n_tes
                          {"views": views, "teacher": teacher, "noise": noise})
 
 
-def lose_view(data: MultiTaskData, view: str, seed: int = 0) -> MultiTaskData:
-    """`data` whose test inputs have view `view` of `make_redundant_views` replaced by fresh
-    noise (a failed sensor): a model that reads that view gets worse, one that ignores it not."""
-    columns = data.info["views"][view]
-    x = data.test.x.clone()
-    x[..., columns] = torch.randn(x[..., columns].shape, generator=stream(seed, TEST, 99))
-    return MultiTaskData(data.tasks, data.train, data.val, Split(x, data.test.y, per_task=True),
-                         data.info)
+def _views_both(n_extra, n_train, n_val, n_test, view_size, relatedness, noise, seed):
+    """`make_redundant_views(extra_view="both")`: main, extra tasks on A, mirrors on B."""
+    _check_sizes(view_size=view_size, n_train=n_train, n_val=n_val, n_test=n_test)
+    views = {"A": list(range(view_size)), "B": list(range(view_size, 2 * view_size))}
+    on_a = [f"onA{t}" for t in range(1, n_extra + 1)]
+    on_b = [f"onB{t}" for t in range(1, n_extra + 1)]
+    teacher = RelatedTeacher(1 + n_extra, view_size, 8, 1, relatedness, seed)
+    swap = views["B"] + views["A"]
 
+    def make(n, split, noisy):
+        xs, ys, mirrors = [], {}, []
+        for t, name in enumerate(["main", *on_a]):
+            g = stream(seed, split, t)
+            x = torch.randn(n, 2 * view_size, generator=g)
+            if t == 0:
+                x[:, views["B"]] = x[:, views["A"]]  # two copies of the same z
+            ys[name] = teacher(x[:, views["A"]], t)[:, 0] + \
+                (noise if noisy else 0.0) * torch.randn(n, generator=g)
+            xs.append(x)
+            if t > 0:  # the mirror: view A's values moved to view B, and B's to A
+                mirrors.append(x[:, swap])
+                ys[on_b[t - 1]] = ys[name]
+        return Split(torch.stack(xs + mirrors), ys, per_task=True)
 
-def encode_bits(values: torch.Tensor, low: float, high: float, bits: int = 10) -> torch.Tensor:
-    """Code each value in [low, high] as `bits` binary inputs (its quantised level in
-    base 2, most significant bit first): (n,) -> (n, bits)."""
-    levels = ((values - low) / (high - low) * (2 ** bits - 1)).round().long()
-    powers = 2 ** torch.arange(bits - 1, -1, -1)
-    return ((levels[:, None] // powers) % 2).float()
+    return MultiTaskData([Task(n) for n in ["main", *on_a, *on_b]],
+                         *_task_splits(make, n_train, n_val, n_test),
+                         {"views": views, "teacher": teacher, "noise": noise})
+
 
 
 def make_sum_difference(n_trials=50, n_train=50, n_val=50, n_test=500, bits=10,
@@ -265,26 +298,3 @@ def make_sum_difference(n_trials=50, n_train=50, n_val=50, n_test=500, bits=10,
 
     return MultiTaskData(tasks, *_task_splits(make, n_train, n_val, n_test), {"f2": f2})
 
-
-def f1_rmse(model, data, split="test") -> np.ndarray:
-    """Root mean squared error on F1 of every trial of a `make_sum_difference` model."""
-    part = data.split(split)
-    with torch.no_grad():
-        preds = model(part.x.to(next(model.parameters()).device))
-    out = []
-    for t in data.tasks:
-        p, y = preds[t.name].cpu(), part.y[t.name]
-        if t.outputs == 2:
-            p, y = p[:, 0], y[:, 0]
-        out.append(math.sqrt(float((p - y).pow(2).mean())))
-    return np.array(out)
-
-
-def input_sensitivity_share(model, x: torch.Tensor, task: str, relevant) -> float:
-    """The share of task `task`'s sensitivity to its inputs that falls on the `relevant`
-    ones: mean abs(d prediction / d x_i) over the examples x, per input i, normalised."""
-    x = x.detach().clone().requires_grad_(True)
-    model.eval()
-    model(x)[task].sum().backward()
-    per_input = x.grad.abs().mean(dim=0)
-    return float(per_input[list(relevant)].sum() / per_input.sum())
