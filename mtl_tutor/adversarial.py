@@ -2,11 +2,14 @@
 representation and a head that predicts the domain, so that the representation learns to
 hide what the head tries to tell apart. Used as an auxiliary task in Part V.
 """
+import math
+
 import torch
 import torch.nn.functional as F
 from sklearn.datasets import make_moons
 from torch import nn
 
+from .data import MultiTaskData, Split, Task
 from .loop_parts import adam
 from .runtime import get_device
 
@@ -26,6 +29,14 @@ class _ReverseGradient(torch.autograd.Function):
 def reverse_gradient(x: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
     """Identity in the forward pass; multiplies the gradient by -scale in the backward pass."""
     return _ReverseGradient.apply(x, scale)
+
+
+def flip_gradient(x: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+    """`reverse_gradient` in plain tensor operations: x.detach() - scale * (x - x.detach())
+    is x going forward (the bracket is exactly 0) and passes -scale times the gradient
+    back; unlike an autograd.Function, torch.func.vmap batches it (`fit_replicas`)."""
+    base = x.detach()
+    return base - scale * (x - base)
 
 
 class GradientReversal(nn.Module):
@@ -119,3 +130,56 @@ def make_shifted_domains(n_source=300, n_target=300, shift=3.0, noise=0.1, seed=
     nuisance_t = shift + 0.5 * torch.randn(n_target, generator=g)
     return {"source_x": torch.cat([xs, nuisance_s[:, None]], 1), "source_y": ys,
             "target_x": torch.cat([xt, nuisance_t[:, None]], 1), "target_y": yt}
+
+
+# --- domain adaptation as multi-task data, for mt.compare ---------------------------------
+
+class AdversarialMLP(nn.Module):
+    """Features (two tanh layers, down to `feature_dim`) with one head per task; the tasks
+    in `adversaries` see the features through a gradient reversal (`flip_gradient`, which
+    `fit_replicas` can batch): their heads learn to predict, the features to prevent it."""
+
+    def __init__(self, n_features, tasks, adversaries, hidden=32, feature_dim=2, scale=1.0):
+        super().__init__()
+        self.tasks, self.adversaries, self.scale = list(tasks), set(adversaries), scale
+        self.features = nn.Sequential(nn.Linear(n_features, hidden), nn.Tanh(),
+                                      nn.Linear(hidden, feature_dim), nn.Tanh())
+        self.heads = nn.ModuleDict({t.name: nn.Sequential(
+            nn.Linear(feature_dim, hidden), nn.ReLU(), nn.Linear(hidden, t.outputs))
+            if t.name in self.adversaries else nn.Linear(feature_dim, t.outputs)
+            for t in self.tasks})
+
+    def forward(self, x):
+        h = self.features(x)
+        return {t.name: self.heads[t.name](flip_gradient(h, self.scale) if t.name in
+                                           self.adversaries else h).squeeze(-1)
+                for t in self.tasks}
+
+
+def make_domain_problem(n_source=300, n_target=300, n_val=100, n_test=300, shift=1.0,
+                        seed=0) -> MultiTaskData:
+    """`make_shifted_domains` as multi-task data: task "main" is the class (labelled in the
+    source domain only: NaN on target examples), task "domain" tells source (0) from
+    target (1). Train: n_source labelled source and n_target unlabelled target examples;
+    validation: n_val of each (the class labelled on the source only: what a practitioner
+    has); test: n_test fresh target examples with their classes. info["source_test_x"]:
+    n_test fresh source inputs (to measure how separable the domains stay)."""
+    d = make_shifted_domains(n_source + n_val + n_test, n_target + n_val + n_test,
+                             shift=shift, seed=seed)
+    sx, sy, tx, ty = d["source_x"], d["source_y"], d["target_x"], d["target_y"]
+    nan = math.nan
+
+    def split(source, target, labelled_target):
+        xs, xt = sx[source], tx[target]
+        main = torch.cat([sy[source], ty[target] if labelled_target else
+                          torch.full((len(xt),), nan)])
+        domain = torch.cat([torch.zeros(len(xs)), torch.ones(len(xt))])
+        return Split(torch.cat([xs, xt]), {"main": main, "domain": domain})
+
+    a, b = n_source, n_source + n_val
+    c, e = n_target, n_target + n_val
+    tasks = [Task("main", "binary"), Task("domain", "binary")]
+    return MultiTaskData(tasks, split(slice(0, a), slice(0, c), False),
+                         split(slice(a, b), slice(c, e), False),
+                         split(slice(0, 0), slice(e, None), True),
+                         {"source_test_x": sx[b:]}, missing_labels=True)

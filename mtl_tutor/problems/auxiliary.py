@@ -2,8 +2,10 @@
 
 Every generator returns a `MultiTaskData` whose first task is "main"; the others are
 candidate auxiliary tasks. `compare_auxiliary` trains the main task alone and with each
-auxiliary set, on the same data. The gradient reversal layer and the domain-adversarial
-network live in `mtl_tutor.adversarial` and are importable from here too.
+auxiliary set, on the same data; the chapter compares them with `mt.compare` instead
+(`auxiliary_arms`: a tuned main task alone, each auxiliary task, and its null copy).
+The gradient reversal layer and the domain-adversarial network live in
+`mtl_tutor.adversarial` and are importable from here too.
 """
 import math
 
@@ -12,10 +14,12 @@ import torch
 from torch import nn
 
 from ..adversarial import (  # noqa: F401 (the chapter's toolkit, in one namespace)
+    AdversarialMLP,
     DomainAdversarialNet,
     GradientReversal,
     domain_accuracy,
     fit_domain_adversarial,
+    make_domain_problem,
     make_shifted_domains,
     reverse_gradient,
 )
@@ -23,6 +27,7 @@ from ..data import MultiTaskData, Split, Task
 from ..models import ForkedMLP
 from ..runtime import set_seed
 from ..train import evaluate, fit
+from .auxiliary_arms import *  # noqa: F403 (the comparison protocol's pieces, here too)
 from .mechanisms import _splits, _stream
 from .related import TEST, TRAIN, VAL, RelatedTeacher, _check_sizes, stream
 
