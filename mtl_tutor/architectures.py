@@ -294,8 +294,5 @@ def group_tasks(affinity: torch.Tensor, n_groups: int) -> list:
                     best, pair = score, (i, j)
         i, j = pair
         groups[i] += groups.pop(j)
-    labels = [0] * len(affinity)
-    for g, members in enumerate(sorted(groups)):
-        for t in members:
-            labels[t] = g
-    return labels
+    group_of = {t: g for g, members in enumerate(sorted(groups)) for t in members}
+    return [group_of[t] for t in range(len(affinity))]
