@@ -15,14 +15,18 @@ import check_publish  # noqa: E402
 import check_site  # noqa: E402
 import colab_cells  # noqa: E402
 import reader  # noqa: E402
-from plain_markdown import Context, MystError, leftover_markup, to_plain  # noqa: E402
+from plain_markdown import Context, MystError, exercise_labels, leftover_markup, to_plain  # noqa: E402
 
 import mtl_tutor  # noqa: E402
 
 
+def fake_cite(keys, textual=False):
+    text = "; ".join(key.upper() for key in keys)
+    return text if textual else f"({text})"
+
+
 def context(solutions=True):
-    return Context(glue={"gain": "12.5", "ci": "3.1 to 21.9"},
-                   cite=lambda keys: "(" + "; ".join(k.upper() for k in keys) + ")",
+    return Context(glue={"gain": "12.5", "ci": "3.1 to 21.9"}, cite=fake_cite,
                    doc=lambda target: (f"Title of {target}", f"https://site/{target}.html"),
                    solutions=solutions)
 
@@ -33,6 +37,24 @@ def test_glossary_terms_link_to_the_glossary():
     assert to_plain("A {term}`trunk` and {term}`hard sharing <Hard parameter sharing>`.", ctx) \
         == ("A [trunk](https://site/book/glossary.html) and "
             "[hard sharing](https://site/book/glossary.html).")
+
+
+def test_textual_citations_name_the_authors_in_the_sentence():
+    assert to_plain("As {cite:t}`a` showed, and {cite:p}`b`.", context()) == "As A showed, and (B)."
+    cite = reader.citation_formatter("https://site/bibliography.html")
+    key = next(iter(reader.bibliography()))
+    assert cite([key], textual=True).endswith(")](https://site/bibliography.html)")
+    assert cite([key]).startswith("([")
+
+
+def test_exercises_can_be_referred_to_before_they_appear():
+    sources = ["See {ref}`ex-b` and {ref}`the first <ex-a>`.", EXERCISES]
+    ctx = context()
+    ctx.labels = exercise_labels(sources)
+    assert ctx.labels == {"ex-a": 1, "ex-b": 2}
+    assert to_plain(sources[0], ctx) == "See Exercise 2 and the first."
+    with pytest.raises(MystError, match="no exercise with that label"):
+        to_plain("{ref}`ex-missing`", ctx)
 
 
 def test_roles_become_text_and_links():

@@ -212,7 +212,7 @@ def test_hosvd_is_quasi_optimal_against_tensorlys_tucker(x, ranks):
     structured = tl.tucker_to_tensor((core, [np.linalg.qr(rng.normal(size=(n, r)))[0]
                                              for n, r in zip(x.shape, ranks)]))
     ours, theirs = errors(structured + 0.01 * rng.normal(size=x.shape))
-    assert theirs <= ours + 1e-9 and ours <= 1.01 * theirs
+    assert theirs <= ours + 1e-9 and ours <= 1.01 * theirs + 1e-9  # full rank: both ~1e-14
 
 
 def test_cp_als_fits_as_well_as_tensorlys_parafac():

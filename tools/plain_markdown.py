@@ -6,9 +6,11 @@ raw text and code fences. `to_plain` rewrites one Markdown cell:
 
 - {glue:text}`name`  -> the value the notebook stored under `name`
 - {cite}`a,b`        -> ([Author, year](bibliography); [Author and Other, year](...))
+- {cite:t}`a`        -> [Author (year)](bibliography)
 - {doc}`page`        -> [the page's title](its page in the online book)
 - {term}`word <Term>` -> [word](the online glossary)
 - {numref}`fig-name` -> Figure 4.2 (figures numbered within the chapter, as online)
+- {ref}`ex-label`    -> Exercise 4.3 (exercises may be referred to before they appear)
 - exercise           -> a bold numbered heading: chapter.number, as in the online book
 - solution           -> folded in <details>, or dropped (student versions)
 - admonition, note.. -> a blockquote with a bold title
@@ -36,13 +38,14 @@ class MystError(ValueError):
 class Context:
     """What one notebook's conversion needs: its glue values, and how to link out."""
     glue: dict
-    cite: callable            # list of keys -> text of one citation
+    cite: callable            # (keys, textual=False) -> text of one citation
     doc: callable             # target as written -> (title, url)
     glossary: str = "glossary.html"  # where {term} links go
     solutions: bool = True    # False: drop solutions (student versions)
     figures: dict = field(default_factory=dict)     # figure name -> number
     chapter: str = ""         # "4." in chapter 4: exercises 4.1, 4.2, figures 4.1, ...
     exercises: dict = field(default_factory=dict)   # label -> number, filled as we go
+    labels: dict = field(default_factory=dict)      # label -> number of every exercise (ref)
 
 
 def _roles(line: str, ctx: Context) -> str:
@@ -53,8 +56,9 @@ def _roles(line: str, ctx: Context) -> str:
                 raise MystError(f"{{glue:text}}`{text}`: no value of that name is stored in the "
                                 "notebook; re-execute it (make execute NB=...)")
             return ctx.glue[text]
-        if role == "cite":
-            return ctx.cite([key.strip() for key in text.split(",")])
+        if role in ("cite", "cite:p", "cite:t"):
+            keys = [key.strip() for key in text.split(",")]
+            return ctx.cite(keys, textual=True) if role == "cite:t" else ctx.cite(keys)
         if role == "doc":
             explicit = re.fullmatch(r"(.*?)\s*<([^>]+)>", text)
             title, url = ctx.doc(explicit.group(2) if explicit else text)
@@ -62,6 +66,12 @@ def _roles(line: str, ctx: Context) -> str:
         if role == "term":
             explicit = re.fullmatch(r"(.*?)\s*<([^>]+)>", text)
             return f"[{explicit.group(1) if explicit else text}]({ctx.glossary})"
+        if role == "ref":
+            explicit = re.fullmatch(r"(.*?)\s*<([^>]+)>", text)
+            label = explicit.group(2) if explicit else text
+            if label not in ctx.labels:
+                raise MystError(f"{{ref}}`{text}`: no exercise with that label in the notebook")
+            return explicit.group(1) if explicit else f"Exercise {ctx.chapter}{ctx.labels[label]}"
         if role == "numref":
             explicit = re.fullmatch(r"(.*?)\s*<([^>]+)>", text)
             name = explicit.group(2) if explicit else text
@@ -104,6 +114,24 @@ def _render(name: str, argument: str, options: dict, body: str, ctx: Context):
         return _blockquote(title, body)
     raise MystError(f"the directive {{{name}}} has no plain-Markdown rendering in "
                     "tools/plain_markdown.py; add one there")
+
+
+def exercise_labels(sources) -> dict:
+    """label -> number of every labelled exercise in these Markdown sources, numbered in order."""
+    labels, number = {}, 0
+    for source in sources:
+        lines = source.splitlines()
+        for i, line in enumerate(lines):
+            directive = DIRECTIVE.match(line)
+            if directive and directive.group(3) == "exercise":
+                number += 1
+                for option in lines[i + 1:]:
+                    if not OPTION.match(option):
+                        break
+                    key, value = OPTION.match(option).groups()
+                    if key == "label":
+                        labels[value.strip()] = number
+    return labels
 
 
 def to_plain(source: str, ctx: Context) -> str:

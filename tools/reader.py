@@ -24,7 +24,7 @@ from pathlib import Path
 
 import nbformat
 import yaml
-from plain_markdown import FIGURE, Context, MystError, leftover_markup, to_plain
+from plain_markdown import FIGURE, Context, MystError, exercise_labels, leftover_markup, to_plain
 from pybtex.database import parse_file
 from pybtex.richtext import Text
 from solutions import COLAB_MARKER, student_version
@@ -102,7 +102,7 @@ def bibliography():
 def citation_formatter(bibliography_url: str):
     entries = bibliography()
 
-    def cite(keys):
+    def cite(keys, textual=False):
         parts = []
         for key in keys:
             if key not in entries:
@@ -110,8 +110,10 @@ def citation_formatter(bibliography_url: str):
             names = _surnames(entries[key])
             who = names[0] if len(names) == 1 else \
                 f"{names[0]} and {names[1]}" if len(names) == 2 else f"{names[0]} et al."
-            parts.append(f"[{who}, {entries[key].fields['year']}]({bibliography_url})")
-        return "(" + "; ".join(parts) + ")"
+            year = entries[key].fields['year']
+            parts.append(f"[{who} ({year})]({bibliography_url})" if textual
+                         else f"[{who}, {year}]({bibliography_url})")
+        return "; ".join(parts) if textual else "(" + "; ".join(parts) + ")"
     return cite
 
 
@@ -162,7 +164,8 @@ def reader_notebook(path: Path, site: str = None, student: bool = None):
     ctx = Context(glue=glue_values(nb), cite=citation_formatter(site + "book/bibliography.html"),
                   doc=doc_resolver(path, site), solutions=not student,
                   figures={f["name"]: n for n, (_, f) in enumerate(figures, 1)},
-                  chapter=chapter_prefix(path), glossary=site + "book/glossary.html")
+                  chapter=chapter_prefix(path), glossary=site + "book/glossary.html",
+                  labels=exercise_labels(c.source for c in nb.cells if c.cell_type == "markdown"))
     captions = {id(cell): (n, f["caption"]) for n, (cell, f) in enumerate(figures, 1)}
     cells = []
     for cell in nb.cells:
