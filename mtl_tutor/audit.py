@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from .book import fmt
-from .claims import RECORD_KEY
+from .claims import RECORD_KEY, last_robustness_run, robustness_of
 
 
 def claim_records(book: Path) -> list:
@@ -23,20 +23,6 @@ def claim_records(book: Path) -> list:
     return records
 
 
-def robustness_of(record: dict, robustness: dict) -> str:
-    """Where a claim held in the last robustness run: 'held at all 4 settings (offsets
-    ..., scale 2)', or which settings it failed at; 'not run' if it was not run."""
-    runs = robustness.get("notebooks", {}).get(f"book/{record['notebook']}", {})
-    outcomes = runs.get("claims", {}).get(record["claim"])
-    if not outcomes:
-        return "not run"
-    failed = [setting for setting, held in outcomes.items() if not held]
-    if failed:
-        return f"failed at {', '.join(failed)} (held at {len(outcomes) - len(failed)} of " \
-               f"{len(outcomes)})"
-    return f"held at all {len(outcomes)}: {', '.join(outcomes)}"
-
-
 def _arm(record, side, key):
     arms = record.get("arms") or {}
     return str(arms.get(side, {}).get(key, "not recorded"))
@@ -46,8 +32,7 @@ def audit_table(book: Path) -> pd.DataFrame:
     """One row per comparative claim of the book: chapter, claim, arms, parameters and
     budget per arm, seeds, test, margin, interval, verdict, whether it holds, and its
     robustness."""
-    path = book / "robustness.json"
-    robustness = json.loads(path.read_text()) if path.exists() else {}
+    robustness = last_robustness_run(book)
     rows = []
     for r in claim_records(book):
         rows.append({
@@ -60,7 +45,7 @@ def audit_table(book: Path) -> pd.DataFrame:
             "margin": "none" if r.get("margin") is None else fmt(r["margin"]),
             "interval": f"{r['interval']} ({fmt(100 * r['confidence'])} % CI)",
             "verdict": r["verdict"], "holds": r["holds"],
-            "robustness": robustness_of(r, robustness)})
+            "robustness": robustness_of(Path(r["notebook"]).stem, r["claim"], robustness)})
     columns = ["chapter", "claim", "arms (a vs b)", "parameters", "budget", "seeds", "test",
                "margin", "interval", "verdict", "holds", "robustness"]
     return pd.DataFrame(rows, columns=columns)

@@ -23,6 +23,7 @@ import dataclasses
 import json
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -30,10 +31,41 @@ from .book import assert_claim, fmt
 from .inference import holm
 from .runtime import scaled, seed_offset
 
+ROBUSTNESS_FILE = "robustness.json"  # beside the chapters, written by `make robustness`
 RECORD_KEY = "mtl_tutor_claims"  # the output metadata the audit page reads the records from
 LOG_ENV = "MTL_TUTOR_CLAIMS_LOG"  # make robustness: a file every claim is appended to
 HEADLINE_SEEDS = 20
 WORDS = {"lower": "lower", "higher": "higher", "neither": "no detectable difference"}
+
+
+def last_robustness_run(book: Path | None = None) -> dict:
+    """The last robustness run (book/robustness.json), looked for in `book`, else here and
+    one folder up (a chapter runs in book/, a lab in book/labs/); {} where there is none."""
+    for folder in [book] if book else [Path("."), Path("..")]:
+        if (folder / ROBUSTNESS_FILE).exists():
+            return json.loads((folder / ROBUSTNESS_FILE).read_text())
+    return {}
+
+
+def robustness_outcomes(notebook: str, claim: str, robustness: dict) -> dict:
+    """{setting: held} for one claim of a notebook (its stem, e.g. "why_mtl")."""
+    for path, runs in robustness.get("notebooks", {}).items():
+        if Path(path).stem == notebook:
+            return runs.get("claims", {}).get(claim, {})
+    return {}
+
+
+def robustness_of(notebook: str, claim: str, robustness: dict) -> str:
+    """Where a claim held in the last robustness run: 'held at all 4: ...', or the
+    settings it failed at; 'not run' if it was not in the run."""
+    outcomes = robustness_outcomes(notebook, claim, robustness)
+    if not outcomes:
+        return "not run"
+    failed = [setting for setting, held in outcomes.items() if not held]
+    if failed:
+        return f"failed at {', '.join(failed)} (held at {len(outcomes) - len(failed)} of " \
+               f"{len(outcomes)})"
+    return f"held at all {len(outcomes)}: {', '.join(outcomes)}"
 
 
 @dataclass
@@ -141,11 +173,25 @@ class Claims:
                          **kwargs)
 
     def table(self) -> pd.DataFrame:
-        """The claims made so far, one row each."""
-        rows = [{"claim": c.claim, "test": c.test, "seeds": c.seeds, "mean": c.mean,
-                 "interval": c.interval, "p": c.p, "Holm p": c.holm_p,
-                 "verdict": c.verdict, "holds": c.holds} for c in self.made]
+        """The claims made so far, one row each; "fresh settings": how many of the last
+        robustness run's settings (other seed offsets, twice the scale) the claim held at."""
+        robustness = last_robustness_run()
+        rows = []
+        for c in self.made:
+            outcomes = robustness_outcomes(self.chapter, c.claim, robustness)
+            rows.append({"claim": c.claim, "test": c.test, "seeds": c.seeds, "mean": c.mean,
+                         "interval": c.interval, "p": c.p, "Holm p": c.holm_p,
+                         "verdict": c.verdict, "holds": c.holds,
+                         "fresh settings": f"held {sum(outcomes.values())} of {len(outcomes)}"
+                         if outcomes else "not run"})
         return pd.DataFrame(rows)
+
+    def not_robust(self) -> list:
+        """The claims made so far that failed at a setting of the last robustness run:
+        they do not stand until revised and run again at offsets drawn after the revision."""
+        robustness = last_robustness_run()
+        return [c.claim for c in self.made if not all(
+            robustness_outcomes(self.chapter, c.claim, robustness).values())]
 
     def check(self) -> None:
         """Holm's adjusted p-values for the family, the records for the audit page (and

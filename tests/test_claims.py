@@ -123,3 +123,20 @@ def test_the_audit_reads_records_from_stored_outputs(tmp_path):
     assert table.loc["a beats b", "robustness"].startswith("failed at MTL_TUTOR_SCALE=2")
     assert table.loc["a matches b", "robustness"] == "not run"
     assert table.loc["a beats b", "interval"].endswith("(97.5 % CI)")  # 1 - 0.05 / 2
+
+
+def test_a_chapter_shows_each_claims_record_at_fresh_settings(tmp_path, monkeypatch):
+    """The claims table reads the last robustness run beside the chapter; a claim that
+    failed at any setting is not robust, one not in the run is neither counted nor flagged."""
+    (tmp_path / "robustness.json").write_text(json.dumps({"notebooks": {
+        "book/ch.ipynb": {"claims": {"a beats b": {"MTL_TUTOR_SEED=5": True,
+                                                   "MTL_TUTOR_SCALE=2": False},
+                                     "b beats c": {"MTL_TUTOR_SEED=5": True}}}}}))
+    monkeypatch.chdir(tmp_path)
+    claims = Claims("ch", family_size=3)
+    for name in ("a beats b", "b beats c", "c beats d"):
+        claims.lower(name, Paired("x", "y", (-1.0, -1.2, -0.9, -1.1)))
+    assert list(claims.table()["fresh settings"]) == ["held 1 of 2", "held 1 of 1", "not run"]
+    assert claims.not_robust() == ["a beats b"]
+    monkeypatch.chdir(tmp_path.parent)  # no run recorded here: nothing to flag
+    assert claims.not_robust() == [] and set(claims.table()["fresh settings"]) == {"not run"}
