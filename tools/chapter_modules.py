@@ -48,8 +48,13 @@ def used_modules(path: Path) -> list:
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("mtl_tutor"):
             imported = importlib.import_module(node.module)
             for alias in node.names:
-                if hasattr(imported, alias.name):
-                    found.add(_module_of(getattr(imported, alias.name), node.module))
+                try:  # a submodule (`from mtl_tutor.problems import splits`) is imported here,
+                    # so the answer does not depend on what was imported before
+                    obj = importlib.import_module(f"{node.module}.{alias.name}")
+                except ImportError:
+                    obj = getattr(imported, alias.name, None)
+                if obj is not None:
+                    found.add(_module_of(obj, node.module))
     return sorted(m.removeprefix("mtl_tutor.") for m in found if m.startswith("mtl_tutor."))
 
 
