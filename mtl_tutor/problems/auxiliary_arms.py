@@ -7,7 +7,7 @@ of the same form (`with_shuffled`: the auxiliary targets permuted over the examp
 that they keep their shape, scale and distribution but say nothing about the inputs). All
 arms train one and the same network (every task's head; a task weighted 0 does not touch
 the shared layers), from the same initial weights, with the same minibatches; training
-stops on, and each configuration is chosen by, the main task's validation loss.
+stops on, and each configuration is chosen by, the main task's validation loss::
 
     data = lambda seed: with_shuffled(make_hint_problem(seed=seed), ["hint1"], seed)
     arms = auxiliary_arms(forked((32, 32)), data(0).names,
