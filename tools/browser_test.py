@@ -14,7 +14,8 @@ phone) and 1280 px, on every page of the book:
 - every solution toggle opens, and the checks below measure each page with every solution
   and hidden cell open;
 - no maths is wider than the box that clips it, unless that box scrolls sideways;
-- no table cell breaks a word across lines (a table too wide scrolls instead);
+- no table cell breaks a word across lines (a table too wide scrolls instead), and no
+  printed table hides columns or rows behind a '...' cell;
 - docstring code on the API page is code: no reST title reference (<cite>), no curly quote
   in code, and no raw MyST role ({glue:text}`...`) left in any page's text;
 - nothing is logged to the console as an error;
@@ -106,6 +107,10 @@ for (const cell of document.querySelectorAll("td, th")) {
 }
 return found;
 """
+ELIDED_CELLS = """
+return [...document.querySelectorAll(".cell_output td, .cell_output th, .output td, .output th")]
+    .filter(c => ["...", "\u2026"].includes(c.textContent.trim())).length;
+"""
 TEXT_FACTS = """
 const prose = document.body.cloneNode(true);
 prose.querySelectorAll("pre, code, script, style, textarea, mjx-container")
@@ -193,8 +198,13 @@ def clipped_maths_problems(driver) -> list:
 
 def table_problems(driver) -> list:
     broken = driver.execute_script(BROKEN_WORDS)
-    return [f"{len(broken)} words broken across lines in table cells ({broken[:3]}): the "
-            "table should scroll instead"] if broken else []
+    elided = driver.execute_script(ELIDED_CELLS)
+    found = [f"{len(broken)} words broken across lines in table cells ({broken[:3]}): the "
+             "table should scroll instead"] if broken else []
+    if elided:
+        found.append(f"{elided} table cells read '...': pandas hid columns or rows of a "
+                     "printed table (mt.setup shows every column)")
+    return found
 
 
 def text_problems(driver) -> list:
@@ -304,6 +314,8 @@ BROKEN = {  # page -> the check it must trip
     "clipped.html": ("clipped", solution(WIDE_MATHS)),  # measured once the solution opens
     "table.html": ("table", '<table style="width: 60px"><tr><td style="overflow-wrap: '
                             'anywhere">GroupLassoPenalty</td></tr></table>'),
+    "elided.html": ("'...'", '<div class="cell_output"><table><tr><th>a</th><th>...</th>'
+                             '<th>u</th></tr></table></div>'),
     "cite.html": ("<cite>", "<p>returns <cite>data.info</cite></p>"),
     "quotes.html": ("curly", "<p><code>data.info[\u201ctarget_scale\u201d]</code></p>"),
     "role.html": ("MyST roles", "<p>under <code>name</code> ({glue:text}`name`)</p>"),
