@@ -13,7 +13,8 @@ phone) and 1280 px, on every page of the book:
   code block scrolls sideways (its lines fit: tests/test_book.py, custom.css);
 - every solution toggle opens, and the checks below measure each page with every solution
   and hidden cell open;
-- no maths is wider than the box that clips it, unless that box scrolls sideways;
+- no maths is wider than the box that clips it, unless that box scrolls sideways, and no
+  formula that fits scrolls;
 - no table cell breaks a word across lines (a table too wide scrolls instead), and no
   printed table hides columns or rows behind a '...' cell;
 - docstring code on the API page is code: no reST title reference (<cite>), no curly quote
@@ -81,14 +82,23 @@ const clipper = e => {
     }
     return null;
 };
-return [...document.querySelectorAll("mjx-container")].filter(m => {
+const clipped = [...document.querySelectorAll("mjx-container")].filter(m => {
     const r = m.getBoundingClientRect();
     if (r.width === 0) return false;
     const box = clipper(m);
     const edge = box ? box.getBoundingClientRect() : {left: 0, right: window.innerWidth};
     const outside = r.left < edge.left - 1 || r.right > edge.right + 1;
     return outside && !(box && scrolls(box));
-}).length;
+});
+// a formula's box that scrolls although the formula as drawn (mjx-math) fits in it: a
+// scroll bar for nothing (MathJax's hidden copy for screen readers, an accent)
+const idle = [...document.querySelectorAll("span.math")].filter(s => {
+    const drawn = s.querySelector("mjx-math");
+    if (!drawn || s.getBoundingClientRect().width === 0 || !scrolls(s)) return false;
+    return s.scrollWidth > s.clientWidth + 1
+        && drawn.getBoundingClientRect().right <= s.getBoundingClientRect().right + 1;
+});
+return {clipped: clipped.length, idle: idle.map(s => s.textContent.slice(0, 30))};
 """
 BROKEN_WORDS = """
 const found = [];
@@ -191,9 +201,15 @@ def layout_problems(driver, width: int) -> list:
 
 
 def clipped_maths_problems(driver) -> list:
-    clipped = driver.execute_script(CLIPPED_MATHS)
-    return [f"{clipped} formulas clipped: wider than their box, which does not scroll"
-            ] if clipped else []
+    facts = driver.execute_script(CLIPPED_MATHS)
+    found = []
+    if facts["clipped"]:
+        found.append(f"{facts['clipped']} formulas clipped: wider than their box, which does "
+                     "not scroll")
+    if facts["idle"]:
+        found.append(f"{len(facts['idle'])} formulas scroll sideways for nothing: they fit "
+                     f"({facts['idle'][:3]})")
+    return found
 
 
 def table_problems(driver) -> list:
@@ -312,6 +328,13 @@ BROKEN = {  # page -> the check it must trip
                               '<div style="display: none">hidden</div></div>'),
     "toggles.html": ("toggle", solution("opens") + solution("stays shut", button="")),
     "clipped.html": ("clipped", solution(WIDE_MATHS)),  # measured once the solution opens
+    "idle.html": ("for nothing", '<p><span class="math" style="display: inline-flex; '
+                                 'overflow-x: auto; width: 100px"><mjx-container '
+                                 'style="display: block; position: relative"><mjx-math '
+                                 'style="display: inline-block; width: 50px">x</mjx-math>'
+                                 '<mjx-assistive-mml style="position: absolute; left: 0; '
+                                 'width: 300px; clip: rect(1px, 1px, 1px, 1px)">x'
+                                 '</mjx-assistive-mml></mjx-container></span></p>'),
     "table.html": ("table", '<table style="width: 60px"><tr><td style="overflow-wrap: '
                             'anywhere">GroupLassoPenalty</td></tr></table>'),
     "elided.html": ("'...'", '<div class="cell_output"><table><tr><th>a</th><th>...</th>'
