@@ -18,7 +18,8 @@ phone) and 1280 px, on every page of the book:
 - no table cell breaks a word across lines (a table too wide scrolls instead), and no
   printed table hides columns or rows behind a '...' cell;
 - docstring code on the API page is code: no reST title reference (<cite>), no curly quote
-  in code, and no raw MyST role ({glue:text}`...`) left in any page's text;
+  in code (nor any on the API page), and no raw MyST role ({glue:text}`...`) left in any
+  page's text;
 - nothing is logged to the console as an error;
 - no link downloads a source notebook (.ipynb: MyST roles unrendered; the launch buttons
   open the reader notebooks);
@@ -128,8 +129,10 @@ prose.querySelectorAll("pre, code, script, style, textarea, mjx-container")
 const code = [...document.querySelectorAll("code, div.highlight pre")]
     .filter(c => !c.closest(".cell_output"));  // printed output is what the code printed
 const own = a => a.href.startsWith(location.origin);
+const article = document.querySelector(".bd-article") || document.body;
 return {cites: document.querySelectorAll("cite").length,
         roles: prose.textContent.match(/\\{glue[^\\s]*|\\{[a-z][\\w:-]*\\}`/g) || [],
+        quoted: (article.textContent.match(/[\u201c\u201d][^\u201c\u201d]{0,30}/g) || []),
         curly: code.filter(c => /[\u2018\u2019\u201c\u201d]/.test(c.textContent))
             .map(c => c.textContent.slice(0, 40)),
         notebooks: [...document.querySelectorAll("a[href]")]
@@ -223,9 +226,12 @@ def table_problems(driver) -> list:
     return found
 
 
-def text_problems(driver) -> list:
+def text_problems(driver, url: str) -> list:
     facts = driver.execute_script(TEXT_FACTS)
     found = []
+    if url.endswith("api.html") and facts["quoted"]:  # docstrings quote Python values
+        found.append(f"{len(facts['quoted'])} curly quotes on the API page: "
+                     f"{facts['quoted'][:3]}")
     if facts["cites"]:
         found.append(f"{facts['cites']} <cite> elements: code in single backticks read as "
                      "a reST title reference")
@@ -252,7 +258,7 @@ def page_problems(driver, url: str, width: int) -> list:
     found += layout_problems(driver, width)
     found += clipped_maths_problems(driver)
     found += table_problems(driver)
-    found += text_problems(driver)
+    found += text_problems(driver, url)
     found += console_problems(driver)
     return found
 
@@ -340,6 +346,7 @@ BROKEN = {  # page -> the check it must trip
     "elided.html": ("'...'", '<div class="cell_output"><table><tr><th>a</th><th>...</th>'
                              '<th>u</th></tr></table></div>'),
     "cite.html": ("<cite>", "<p>returns <cite>data.info</cite></p>"),
+    "api.html": ("API page", "<p>settings such as {\u201cpenalty\u201d: 0.0}</p>"),
     "quotes.html": ("curly", "<p><code>data.info[\u201ctarget_scale\u201d]</code></p>"),
     "role.html": ("MyST roles", "<p>under <code>name</code> ({glue:text}`name`)</p>"),
     "console.html": ("console", "<script>const twice = 1;</script>"
