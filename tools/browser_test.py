@@ -386,7 +386,7 @@ if __name__ == "__main__":
         print(problem)
     if problems:
         sys.exit(f"browser test: {len(problems)} problems")
-    print(f"browser test: every page at {' and '.join(map(str, WIDTHS))} px: maths rendered, "
-          "no sideways scrolling, figures captioned and readable, toggles open, navigation "
-          "opens; "
-          "screenshots in _build/browser/")
+    print(f"browser test: every page at {' and '.join(map(str, WIDTHS))} px, every solution "
+          "open: maths rendered and never clipped, no sideways scrolling, figures captioned "
+          "and readable, tables with whole words, code as code, a quiet console, navigation "
+          "opens; screenshots in _build/browser/")
