@@ -34,7 +34,7 @@ def fmt(value, digits: int = 3) -> str:
 
 
 def glue(name: str, value, digits: int = 3):
-    """Store a computed value under `name` for the prose ({glue:text}`name`), as the text
+    """Store a computed value under `name` for the prose (the ``{glue:text}`` role), as the text
     `fmt` gives (so 13.8 reads "13.8", never "14.0"); strings are stored as they are.
 
     Outside Jupyter Book (e.g. on Colab without myst-nb) it does nothing, so the

@@ -60,8 +60,9 @@ def setup(seed: int = 0, threads: int = 1, device: str = "auto", verbose: bool =
     help them) and because the thread count can change the last digits of a result.
     Returns the chosen `torch.device`; `get_device()` returns it later.
     `MTL_TUTOR_SEED` (default 0) is added to `seed` here and to every seed `seeds` gives,
-    so a whole notebook can be re-run on other random draws. Tables print with `fmt`, and
-    figures draw with a palette colour-blind readers can tell apart (`plots.PALETTE`).
+    so a whole notebook can be re-run on other random draws. Tables print with `fmt` and
+    all their columns, and figures draw with a palette colour-blind readers can tell apart
+    (`plots.PALETTE`).
     """
     global _device
     if threads < 1:
@@ -71,6 +72,9 @@ def setup(seed: int = 0, threads: int = 1, device: str = "auto", verbose: bool =
     set_seed(seed)
     _device = pick_device(device)
     pd.set_option("display.float_format", fmt)
+    # every column: pandas hides those past the 20th behind a "..." column, and a results
+    # table (a summary, a crosstab over settings) can be wider than that
+    pd.set_option("display.max_columns", None)
     from .plots import use_book_style  # here: plots imports this module
     use_book_style()
     if verbose:

@@ -70,3 +70,11 @@ def test_setup_prints_tables_in_the_book_format():
     mt.setup(seed=0, verbose=False)
     text = repr(pd.DataFrame({"x": [0.06123, 13.84, 37184.0]}))
     assert "0.0612" in text and "13.8" in text and "37200" in text
+
+
+def test_setup_prints_every_column_of_a_wide_table():
+    import pandas as pd
+    pd.set_option("display.max_columns", 20)  # Jupyter's default: a "..." column from 21
+    mt.setup(seed=0, verbose=False)
+    wide = pd.DataFrame([range(21)], columns=[f"c{i}" for i in range(21)])
+    assert "c10" in repr(wide) and "c10" in wide._repr_html_()

@@ -11,7 +11,18 @@ phone) and 1280 px, on every page of the book:
 - at 1280 px no figure is shrunk so much that its smallest text (8 pt at 100 dpi, the
   smallest size the book's figures use; tests/test_figures.py) falls below 9 px, and no
   code block scrolls sideways (its lines fit: tests/test_book.py, custom.css);
-- the first solution toggle opens;
+- every solution toggle opens, and the checks below measure each page with every solution
+  and hidden cell open;
+- no maths is wider than the box that clips it, unless that box scrolls sideways, and no
+  formula that fits scrolls;
+- no table cell breaks a word across lines (a table too wide scrolls instead), and no
+  printed table hides columns or rows behind a '...' cell;
+- docstring code on the API page is code: no reST title reference (<cite>), no curly quote
+  in code (nor any on the API page), and no raw MyST role ({glue:text}`...`) left in any
+  page's text;
+- nothing is logged to the console as an error;
+- no link downloads a source notebook (.ipynb: MyST roles unrendered; the launch buttons
+  open the reader notebooks);
 and on the first page the navigation opens and shows the table of contents. Screenshots of
 three pages at both widths go to _build/browser/ for a person to look at.
 """
@@ -23,7 +34,7 @@ import threading
 from pathlib import Path
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import TimeoutException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -44,7 +55,7 @@ PAGE_FACTS = """
 const text = document.body.cloneNode(true);
 text.querySelectorAll("pre, code, script, style, textarea, mjx-container").forEach(e => e.remove());
 const raw = ["\\\\(", "\\\\[", "$$"].filter(m => text.textContent.includes(m));
-const scrolls = "pre, .table-wrapper, .output, mjx-container, .MathJax";
+const scrolls = "pre, .table-wrapper, .output";
 const wide = [...document.querySelectorAll("body *")].filter(e => {
     const r = e.getBoundingClientRect();
     return r.width > 0 && r.right > window.innerWidth + 1 && !e.closest(scrolls);
@@ -59,6 +70,73 @@ return {raw: raw, errors: document.querySelectorAll("mjx-merror").length,
         code: [...document.querySelectorAll("div.highlight pre")]
             .filter(p => !p.closest(".cell_output"))  // printed output may scroll
             .filter(p => p.scrollWidth > p.clientWidth + 1).length};
+"""
+
+OPEN_HIDDEN_CELLS = """
+document.querySelectorAll("details:not([open]) > summary").forEach(s => s.click());
+"""
+CLIPPED_MATHS = """
+const scrolls = e => ["auto", "scroll"].includes(getComputedStyle(e).overflowX);
+const clipper = e => {
+    for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) {
+        if (getComputedStyle(a).overflowX !== "visible") return a;
+    }
+    return null;
+};
+const clipped = [...document.querySelectorAll("mjx-container")].filter(m => {
+    const r = m.getBoundingClientRect();
+    if (r.width === 0) return false;
+    const box = clipper(m);
+    const edge = box ? box.getBoundingClientRect() : {left: 0, right: window.innerWidth};
+    const outside = r.left < edge.left - 1 || r.right > edge.right + 1;
+    return outside && !(box && scrolls(box));
+});
+// a formula's box that scrolls although the formula as drawn (mjx-math) fits in it: a
+// scroll bar for nothing (MathJax's hidden copy for screen readers, an accent)
+const idle = [...document.querySelectorAll("span.math")].filter(s => {
+    const drawn = s.querySelector("mjx-math");
+    if (!drawn || s.getBoundingClientRect().width === 0 || !scrolls(s)) return false;
+    return s.scrollWidth > s.clientWidth + 1
+        && drawn.getBoundingClientRect().right <= s.getBoundingClientRect().right + 1;
+});
+return {clipped: clipped.length, idle: idle.map(s => s.textContent.slice(0, 30))};
+"""
+BROKEN_WORDS = """
+const found = [];
+for (const cell of document.querySelectorAll("td, th")) {
+    if (cell.getBoundingClientRect().width === 0) continue;
+    const texts = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let node = texts.nextNode(); node; node = texts.nextNode()) {
+        for (const word of node.textContent.matchAll(/[^\\s\\/\u2013\u2014-]{2,}/g)) {
+            const range = document.createRange();
+            range.setStart(node, word.index);
+            range.setEnd(node, word.index + word[0].length);
+            const lines = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+            if (lines.size > 1) found.push(word[0]);
+        }
+    }
+}
+return found;
+"""
+ELIDED_CELLS = """
+return [...document.querySelectorAll(".cell_output td, .cell_output th, .output td, .output th")]
+    .filter(c => ["...", "\u2026"].includes(c.textContent.trim())).length;
+"""
+TEXT_FACTS = """
+const prose = document.body.cloneNode(true);
+prose.querySelectorAll("pre, code, script, style, textarea, mjx-container")
+    .forEach(e => e.remove());
+const code = [...document.querySelectorAll("code, div.highlight pre")]
+    .filter(c => !c.closest(".cell_output"));  // printed output is what the code printed
+const own = a => a.href.startsWith(location.origin);
+const article = document.querySelector(".bd-article") || document.body;
+return {cites: document.querySelectorAll("cite").length,
+        roles: prose.textContent.match(/\\{glue[^\\s]*|\\{[a-z][\\w:-]*\\}`/g) || [],
+        quoted: (article.textContent.match(/[\u201c\u201d][^\u201c\u201d]{0,30}/g) || []),
+        curly: code.filter(c => /[\u2018\u2019\u201c\u201d]/.test(c.textContent))
+            .map(c => c.textContent.slice(0, 40)),
+        notebooks: [...document.querySelectorAll("a[href]")]
+            .filter(a => own(a) && /\\.ipynb([?#]|$)/.test(a.href)).map(a => a.href)};
 """
 
 
@@ -79,6 +157,7 @@ def browser(width: int):
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  f"--window-size={width},900", "--hide-scrollbars"):
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     options.binary_location = "/usr/bin/chromium"
     driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
     # a window cannot be narrower than 500 px: emulate the phone's screen instead
@@ -88,10 +167,25 @@ def browser(width: int):
     return driver
 
 
-def page_problems(driver, url: str, width: int) -> list:
-    driver.get(url)
-    if not driver.execute_async_script(WAIT_FOR_MATHS):
-        return ["MathJax did not start"]
+def open_toggles(driver) -> list:
+    """Click every solution toggle (each must open) and open every hidden cell, so that the
+    page is measured with everything a reader can open."""
+    shut = 0
+    for button in driver.find_elements(By.CSS_SELECTOR, ".dropdown .toggle-button"):
+        admonition = button.find_element(
+            By.XPATH, "./ancestor::div[contains(@class, 'dropdown')][1]")
+        body = admonition.find_elements(By.CSS_SELECTOR, ":scope > :not(.admonition-title)")
+        try:
+            driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
+            button.click()
+            WebDriverWait(driver, 3).until(lambda _, body=body: body and body[0].is_displayed())
+        except (TimeoutException, WebDriverException):
+            shut += 1
+    driver.execute_script(OPEN_HIDDEN_CELLS)
+    return [f"{shut} solution toggles do not open"] if shut else []
+
+
+def layout_problems(driver, width: int) -> list:
     facts = driver.execute_script(PAGE_FACTS)
     found = []
     if facts["raw"] or facts["errors"]:
@@ -106,17 +200,66 @@ def page_problems(driver, url: str, width: int) -> list:
                      "below 9 px; make them narrower")
     if facts["code"] and width >= 1280:
         found.append(f"{facts['code']} code blocks scroll sideways: wrap their long lines")
-    toggles = driver.find_elements(By.CSS_SELECTOR, ".dropdown .toggle-button")
-    if toggles:
-        admonition = toggles[0].find_element(
-            By.XPATH, "./ancestor::div[contains(@class, 'dropdown')]")
-        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", toggles[0])
-        toggles[0].click()
-        body = admonition.find_elements(By.CSS_SELECTOR, ":scope > :not(.admonition-title)")
-        try:
-            WebDriverWait(driver, 3).until(lambda _: body and body[0].is_displayed())
-        except TimeoutException:
-            found.append("a solution toggle does not open")
+    return found
+
+
+def clipped_maths_problems(driver) -> list:
+    facts = driver.execute_script(CLIPPED_MATHS)
+    found = []
+    if facts["clipped"]:
+        found.append(f"{facts['clipped']} formulas clipped: wider than their box, which does "
+                     "not scroll")
+    if facts["idle"]:
+        found.append(f"{len(facts['idle'])} formulas scroll sideways for nothing: they fit "
+                     f"({facts['idle'][:3]})")
+    return found
+
+
+def table_problems(driver) -> list:
+    broken = driver.execute_script(BROKEN_WORDS)
+    elided = driver.execute_script(ELIDED_CELLS)
+    found = [f"{len(broken)} words broken across lines in table cells ({broken[:3]}): the "
+             "table should scroll instead"] if broken else []
+    if elided:
+        found.append(f"{elided} table cells read '...': pandas hid columns or rows of a "
+                     "printed table (mt.setup shows every column)")
+    return found
+
+
+def text_problems(driver, url: str) -> list:
+    facts = driver.execute_script(TEXT_FACTS)
+    found = []
+    if url.endswith("api.html") and facts["quoted"]:  # docstrings quote Python values
+        found.append(f"{len(facts['quoted'])} curly quotes on the API page: "
+                     f"{facts['quoted'][:3]}")
+    if facts["cites"]:
+        found.append(f"{facts['cites']} <cite> elements: code in single backticks read as "
+                     "a reST title reference")
+    if facts["curly"]:
+        found.append(f"curly quotes in code: {facts['curly'][:3]}")
+    if facts["roles"]:
+        found.append(f"raw MyST roles in the text: {facts['roles'][:3]}")
+    if facts["notebooks"]:
+        found.append(f"links download source notebooks: {facts['notebooks'][:2]}")
+    return found
+
+
+def console_problems(driver) -> list:
+    errors = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    return [f"{len(errors)} console errors: {errors[0][:200]}"] if errors else []
+
+
+def page_problems(driver, url: str, width: int) -> list:
+    driver.get_log("browser")  # only this page's messages
+    driver.get(url)
+    if not driver.execute_async_script(WAIT_FOR_MATHS):
+        return ["MathJax did not start"]
+    found = open_toggles(driver)
+    found += layout_problems(driver, width)
+    found += clipped_maths_problems(driver)
+    found += table_problems(driver)
+    found += text_problems(driver, url)
+    found += console_problems(driver)
     return found
 
 
@@ -162,6 +305,19 @@ def check_site(html: Path, shots: Path = None, pages: list = None) -> list:
 
 WIDE_IMAGE = ("data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' width='3000' "
               "height='10'%3E%3C/svg%3E")
+SMALL_IMAGE = WIDE_IMAGE.replace("3000", "50")  # a data URL: no request fails (console)
+OPENS = "onclick=\"this.parentElement.nextElementSibling.style.display = 'block'\""
+
+
+def solution(body: str, button: str = OPENS) -> str:
+    """A solution whose toggle opens it (a page made to break a check keeps no script)."""
+    return ('<div class="dropdown admonition"><p class="admonition-title">Solution'
+            f'<button class="toggle-button" {button}>+</button></p>'
+            f'<div style="display: none">{body}</div></div>')
+
+
+WIDE_MATHS = ('<div style="width: 200px; overflow: hidden"><p>so <mjx-container '
+              'style="display: inline-block; width: 600px">x</mjx-container></p></div>')
 BROKEN = {  # page -> the check it must trip
     "raw.html": ("maths", '<p><span class="math">\\(x^2\\)</span></p>'),
     "code.html": ("code blocks", '<div class="highlight"><pre style="width: 300px; '
@@ -171,11 +327,33 @@ BROKEN = {  # page -> the check it must trip
                               'style="max-width: 100%"><figcaption>wide</figcaption></figure>'
                               '</div>'),
     "wide.html": ("sideways", '<div style="width: 3000px">wide</div>'),
-    "figure.html": ("caption", '<div class="cell_output"><img src="x.png" width="50"></div>'),
+    "figure.html": ("caption", f'<div class="cell_output"><img src="{SMALL_IMAGE}" '
+                               'width="50"></div>'),
     "toggle.html": ("toggle", '<div class="dropdown admonition"><p class="admonition-title">'
                               'Solution<button class="toggle-button">+</button></p>'
                               '<div style="display: none">hidden</div></div>'),
+    "toggles.html": ("toggle", solution("opens") + solution("stays shut", button="")),
+    "clipped.html": ("clipped", solution(WIDE_MATHS)),  # measured once the solution opens
+    "idle.html": ("for nothing", '<p><span class="math" style="display: inline-flex; '
+                                 'overflow-x: auto; width: 100px"><mjx-container '
+                                 'style="display: block; position: relative"><mjx-math '
+                                 'style="display: inline-block; width: 50px">x</mjx-math>'
+                                 '<mjx-assistive-mml style="position: absolute; left: 0; '
+                                 'width: 300px; clip: rect(1px, 1px, 1px, 1px)">x'
+                                 '</mjx-assistive-mml></mjx-container></span></p>'),
+    "table.html": ("table", '<table style="width: 60px"><tr><td style="overflow-wrap: '
+                            'anywhere">GroupLassoPenalty</td></tr></table>'),
+    "elided.html": ("'...'", '<div class="cell_output"><table><tr><th>a</th><th>...</th>'
+                             '<th>u</th></tr></table></div>'),
+    "cite.html": ("<cite>", "<p>returns <cite>data.info</cite></p>"),
+    "api.html": ("API page", "<p>settings such as {\u201cpenalty\u201d: 0.0}</p>"),
+    "quotes.html": ("curly", "<p><code>data.info[\u201ctarget_scale\u201d]</code></p>"),
+    "role.html": ("MyST roles", "<p>under <code>name</code> ({glue:text}`name`)</p>"),
+    "console.html": ("console", "<script>const twice = 1;</script>"
+                                "<script>const twice = 2;</script>"),
+    "download.html": ("source notebooks", '<a href="_sources/book/x.ipynb">.ipynb</a>'),
 }
+PAGE = '<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>{body}</body></html>'
 BROKEN = {"nav.html": ("navigation", "<p>no sidebar at all</p>"), **BROKEN}
 
 
@@ -183,7 +361,7 @@ def self_test() -> None:
     """Each check must fail on the page built to break it, at both widths, and only there."""
     with tempfile.TemporaryDirectory() as folder:
         for name, (_, body) in BROKEN.items():
-            Path(folder, name).write_text(f"<!DOCTYPE html><html><body>{body}</body></html>")
+            Path(folder, name).write_text(PAGE.format(body=body), encoding="utf-8")
         found = check_site(Path(folder), pages=list(BROKEN))  # nav.html: the first page
         expected = 0
         for name, (check, _) in BROKEN.items():
@@ -208,7 +386,7 @@ if __name__ == "__main__":
         print(problem)
     if problems:
         sys.exit(f"browser test: {len(problems)} problems")
-    print(f"browser test: every page at {' and '.join(map(str, WIDTHS))} px: maths rendered, "
-          "no sideways scrolling, figures captioned and readable, toggles open, navigation "
-          "opens; "
-          "screenshots in _build/browser/")
+    print(f"browser test: every page at {' and '.join(map(str, WIDTHS))} px, every solution "
+          "open: maths rendered and never clipped, no sideways scrolling, figures captioned "
+          "and readable, tables with whole words, code as code, a quiet console, navigation "
+          "opens; screenshots in _build/browser/")
