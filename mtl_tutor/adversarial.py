@@ -6,7 +6,6 @@ import math
 
 import torch
 import torch.nn.functional as F
-from sklearn.datasets import make_moons
 from torch import nn
 
 from .data import MultiTaskData, Split, Task
@@ -122,6 +121,8 @@ def make_shifted_domains(n_source=300, n_target=300, shift=3.0, noise=0.1, seed=
     """
     if min(n_source, n_target) < 1:
         raise ValueError(f"n_source and n_target must be at least 1, got {n_source}, {n_target}.")
+    from sklearn.datasets import make_moons  # here: sklearn takes a second to import
+
     g = torch.Generator().manual_seed(seed)
     xs, ys = make_moons(n_source, noise=noise, random_state=seed)
     xt, yt = make_moons(n_target, noise=noise, random_state=seed + 10_000)

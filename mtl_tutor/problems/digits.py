@@ -17,7 +17,6 @@ import math
 
 import torch
 import torch.nn.functional as F
-from sklearn.datasets import load_digits
 from torch import nn
 
 from ..data import MultiTaskData, Split, Stacked, Task
@@ -36,6 +35,8 @@ def load_digit_tasks(per_digit=10, seed=0, val_per_digit=None, n_test=500) -> Mu
     digit (stratified: no digit is missing) and the validation set `val_per_digit` others of
     every digit (by default as many as training: validation sized to the training set).
     """
+    from sklearn.datasets import load_digits  # here: sklearn takes a second to import
+
     val_per_digit = per_digit if val_per_digit is None else val_per_digit
     digits = load_digits()
     x = torch.tensor(digits.images, dtype=torch.float32)[:, None] / 16.0
