@@ -75,6 +75,9 @@ def setup(seed: int = 0, threads: int = 1, device: str = "auto", verbose: bool =
     # every column: pandas hides those past the 20th behind a "..." column, and a results
     # table (a summary, a crosstab over settings) can be wider than that
     pd.set_option("display.max_columns", None)
+    # and every character: pandas cuts a cell's text at 50 characters with "...", which
+    # hides the end of a claim's wording or a run's settings
+    pd.set_option("display.max_colwidth", None)
     from .plots import use_book_style  # here: plots imports this module
     use_book_style()
     if verbose:
