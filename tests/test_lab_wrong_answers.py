@@ -1,5 +1,5 @@
-"""The kept sets of wrong answers to the exercises of Labs 1 and 3, as a teacher would try
-them: every wrong answer must get "Not yet" with a hint that names its mistake (the test
+"""The kept sets of wrong answers to the labs' exercises (Labs 1 and 3 first, then 2 and 4),
+as a teacher would try them: every wrong answer must get "Not yet" with a hint that names its mistake (the test
 asserts the hint's key words), and every right answer, in several styles, "Correct".
 
 Each case is one parametrised test, so a false positive (a wrong answer accepted) or a false
@@ -681,3 +681,188 @@ def test_reversal_rejects(capsys, name):
 
 def test_each_exercise_has_twenty_wrong_answers():
     assert min(map(len, [LOSS_WRONG, PENALTY_WRONG, HEADS_WRONG, REVERSAL_WRONG])) >= 20
+
+
+# --- Lab 2, Part 2: the label shuffle of Caruana's control ------------------------------
+
+def shuffled(y, seed):
+    return y[torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))]
+
+
+def _numpy_rng(y, seed):
+    return y[torch.from_numpy(np.random.default_rng(seed).permutation(len(y)))]
+
+
+def _argsort(y, seed):
+    return y[torch.rand(len(y), generator=torch.Generator().manual_seed(seed)).argsort()]
+
+
+def _stacked(y, seed):
+    order = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed)).tolist()
+    return torch.stack([y[i] for i in order])
+
+
+SHUFFLE_RIGHT = {"randperm": shuffled, "numpy rng": _numpy_rng, "argsort": _argsort,
+                 "loop": _stacked, "clone first": lambda y, s: shuffled(y.clone(), s),
+                 "index_select": lambda y, s: y.index_select(0, torch.randperm(
+                     len(y), generator=torch.Generator().manual_seed(s)))}
+
+
+def _in_place(y, seed):
+    y[:] = shuffled(y, seed)
+    return y
+
+
+def _copy_in_place(y, seed):
+    y.copy_(shuffled(y, seed))
+    return y.clone()
+
+
+def _global_rng(y, seed):
+    return y[torch.randperm(len(y))]
+
+
+def _library_shuffle(y, seed):
+    from mtl_tutor.problems import mechanisms
+    return mechanisms.shuffle_task(y, "a", seed)
+
+
+SHUFFLE_WRONG = {
+    "in place": (_in_place, "in place"),
+    "copied back in place": (_copy_in_place, "in place"),
+    "new labels": (lambda y, s: torch.randint(0, 7, y.shape).float(), "labels themselves"),
+    "sorted": (lambda y, s: y.sort().values, "not used"),
+    "unchanged": (lambda y, s: y.clone(), "original order"),
+    "reversed": (lambda y, s: y.flip(0), "not used"),
+    "rolled": (lambda y, s: torch.roll(y, s + 1), "shift"),
+    "global generator": (_global_rng, "same seed"),
+    "numpy global generator": (lambda y, s: y[torch.from_numpy(
+        np.random.permutation(len(y)))], "same seed"),
+    "seed ignored": (lambda y, s: shuffled(y, 3), "not used"),
+    "permutation returned": (lambda y, s: torch.randperm(
+        len(y), generator=torch.Generator().manual_seed(s)).float(), "labels themselves"),
+    "one label short": (lambda y, s: shuffled(y, s)[:-1], "shape"),
+    "extra axis": (lambda y, s: shuffled(y, s)[None], "shape"),
+    "numpy": (lambda y, s: shuffled(y, s).numpy(), "tensor"),
+    "list": (lambda y, s: shuffled(y, s).tolist(), "tensor"),
+    "integer labels": (lambda y, s: shuffled(y, s).long(), "dtype"),
+    "library": (_library_shuffle, "mtl_tutor's own"),
+    "crash": (lambda y, s: y.shuffle(), "raised AttributeError"),
+    "stub": (_stub, "no answer yet"),
+    "otter stub": (_ellipsis, "no answer yet"),
+}
+
+
+@pytest.mark.parametrize("name", SHUFFLE_RIGHT)
+def test_shuffle_accepts(capsys, name):
+    ok, out = judge(capsys, labs.check_shuffle, SHUFFLE_RIGHT[name])
+    assert ok and out.startswith("Correct:"), out
+
+
+@pytest.mark.parametrize("name", SHUFFLE_WRONG)
+def test_shuffle_rejects(capsys, name):
+    fn, words = SHUFFLE_WRONG[name]
+    ok, out = judge(capsys, labs.check_shuffle, fn)
+    assert not ok and words in out, out
+
+
+# --- Lab 4, Part 1: the mean cosine between tasks ----------------------------------------
+
+def _gram(M):
+    c = F.normalize(M, dim=0)
+    return c.T @ c
+
+
+def cosine(M):
+    g, T = _gram(M), M.shape[1]
+    return (g.sum() - g.trace()) / (T * (T - 1))
+
+
+def _cosine_loop(M):
+    T = M.shape[1]
+    return torch.stack([F.cosine_similarity(M[:, s], M[:, t], dim=0)
+                        for s in range(T) for t in range(T) if s != t]).mean()
+
+
+def _cosine_upper(M):
+    i, j = torch.triu_indices(M.shape[1], M.shape[1], 1)
+    return _gram(M)[i, j].mean().item()
+
+
+def _cosine_numpy(M):
+    a = M.numpy()
+    c = a / np.linalg.norm(a, axis=0)
+    g, T = c.T @ c, a.shape[1]
+    return float((g.sum() - np.trace(g)) / (T * (T - 1)))
+
+
+MEAN_COSINE_RIGHT = {"gram": cosine, "loop": _cosine_loop, "upper triangle": _cosine_upper,
+                     "numpy": _cosine_numpy, "float": lambda M: float(cosine(M)),
+                     "one-element tensor": lambda M: cosine(M).reshape(1)}
+
+
+def _off(M):
+    g = _gram(M)
+    return g.sum() - g.trace()
+
+
+def _rows(M):
+    c = F.normalize(M, dim=1)
+    g, k = c @ c.T, M.shape[0]
+    return (g.sum() - g.trace()) / (k * (k - 1))
+
+
+def _dots(M):
+    g, T = M.T @ M, M.shape[1]
+    return (g.sum() - g.trace()) / (T * (T - 1))
+
+
+def _softmax_first(M):
+    return cosine(torch.softmax(M.abs(), dim=0))
+
+
+T_ = lambda M: M.shape[1]  # noqa: E731
+
+MEAN_COSINE_WRONG = {
+    "with itself": (lambda M: _gram(M).mean(), "with itself"),
+    "rows": (_rows, "rows"),
+    "dot products": (_dots, "dot products"),
+    "sum": (_off, "sum"),
+    "T squared": (lambda M: _off(M) / T_(M) ** 2, "T(T - 1)"),
+    "half": (lambda M: _off(M) / (2 * T_(M) * (T_(M) - 1)), "half"),
+    "pairs from rows": (lambda M: _off(M) / (M.shape[0] * (M.shape[0] - 1)),
+                        "number of tasks"),
+    "softmax first": (_softmax_first, "normalise"),
+    "absolute cosines": (lambda M: (_gram(M).abs().sum() - T_(M)) / (T_(M) * (T_(M) - 1)),
+                         "mean cosine should be"),
+    "matrix": (_gram, "one number"),
+    "list": (lambda M: [float(cosine(M))], "return a number"),
+    "string": (lambda M: "0.5", "return a number"),
+    "nan": (lambda M: float("nan"), "mean cosine should be"),
+    "vector": (lambda M: _gram(M).mean(0), "one number"),
+    "library mean_cosine": (lambda M: mt.tensors.mean_cosine(M), "mtl_tutor's own"),
+    "library weight_similarity": (mt.tensors.weight_similarity, "mtl_tutor's own"),
+    "library inside a wrapper": (lambda M: 1.0 * float(mt.tensors.mean_cosine(M.clone())),
+                                 "mtl_tutor's own"),
+    "crash": (lambda M: M.foo, "raised AttributeError"),
+    "shape error": (lambda M: torch.cat([M, M[:1]], 1) @ M, "raised RuntimeError"),
+    "stub": (_stub, "no answer yet"),
+    "otter stub": (_ellipsis, "no answer yet"),
+}
+
+
+@pytest.mark.parametrize("name", MEAN_COSINE_RIGHT)
+def test_mean_cosine_accepts(capsys, name):
+    ok, out = judge(capsys, labs.check_mean_cosine, MEAN_COSINE_RIGHT[name])
+    assert ok and out.startswith("Correct:"), out
+
+
+@pytest.mark.parametrize("name", MEAN_COSINE_WRONG)
+def test_mean_cosine_rejects(capsys, name):
+    fn, words = MEAN_COSINE_WRONG[name]
+    ok, out = judge(capsys, labs.check_mean_cosine, fn)
+    assert not ok and words in out, out
+
+
+def test_every_exercise_of_labs_2_and_4_has_twenty_wrong_answers():
+    assert min(map(len, [SHUFFLE_WRONG, MEAN_COSINE_WRONG])) >= 20

@@ -35,7 +35,7 @@ def check_total_loss(fn) -> Verdict:
     targets = {"a": torch.randn(8, generator=g), "b": (torch.rand(8, generator=g) > 0.5).float(),
                "c": 10 * torch.randn(8, generator=g)}
     kept = {n: (preds[n].detach().clone(), targets[n].clone()) for n in preds}
-    ok, value = _call(fn, tasks, preds, targets)
+    ok, value = _call(fn, tasks, preds, targets, watch=[task_losses, losses_function])
     if not ok:
         return _report(False, value)
     if any(not (torch.equal(preds[n].detach(), p) and torch.equal(targets[n], y))
@@ -117,7 +117,7 @@ def check_pairwise_penalty(fn) -> Verdict:
 
     torch.manual_seed(0)
     layers = single_task_nets(4, (5, 6), [Task(n) for n in "abcd"]).branches
-    ok, value = _call(fn, layers)
+    ok, value = _call(fn, layers, watch=[pairwise_l2, sharing_penalty])
     if not ok:
         return _report(False, value)
     if isinstance(value, (int, float, torch.Tensor)) and not isinstance(value, bool) and \

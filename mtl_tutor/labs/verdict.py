@@ -33,17 +33,22 @@ NO_ANSWER = ("no answer yet: replace the `raise NotImplementedError` line (or th
              "of the exercise with your code, run that cell, then run the check again.")
 
 
-def _call(fn, *args, what="your function"):
+def _call(fn, *args, what="your function", watch=()):
     """Call the student's function; turn an exception into a hint instead of a traceback,
     and an empty answer (a stub that raises NotImplementedError, or returns None or `...`,
-    as Otter's student versions do) into "no answer yet"."""
+    as Otter's student versions do) into "no answer yet". When a function in `watch`
+    (mtl_tutor's own answer to the exercise) runs during the call, under any name or inside
+    a wrapper, the hint says so."""
     try:
-        value = fn(*args)
+        with _watch(watch) as seen:
+            value = fn(*args)
     except NotImplementedError:
         return False, NO_ANSWER
     except Exception as error:  # the student's code failed: say where, not how to fix it
         return False, (f"{what} raised {type(error).__name__}: {error}. Run it on the "
                        "example in the exercise and read the message.")
+    if seen:
+        return False, _DO_IT_YOURSELF.format(name=seen[0])
     if value is None or value is Ellipsis:
         return False, (NO_ANSWER + f" ({what} returned {value!r}: does it end with a "
                                    "`return`?)")
@@ -109,10 +114,13 @@ def _borrowed(fn, answers) -> str | None:
     return None
 
 
+_DO_IT_YOURSELF = ("your function calls mtl_tutor's own `{name}`, which is the answer this "
+                   "exercise asks you to write. Write it with torch operations (the check "
+                   "compares it with the library's version).")
+
+
 def _do_it_yourself(name: str) -> Verdict:
-    return _report(False, f"your function calls mtl_tutor's own `{name}`, which is the answer "
-                          "this exercise asks you to write. Write it with torch operations "
-                          "(the check compares it with the library's version).")
+    return _report(False, _DO_IT_YOURSELF.format(name=name))
 
 
 def _is_scalar(value) -> bool:
