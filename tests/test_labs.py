@@ -735,3 +735,16 @@ def test_answers_that_call_the_library_are_refused(capsys):
     assert verdict(capsys, labs.check_gradient_reversal, reverse_gradient)[0]
     assert verdict(capsys, labs.check_pairwise_penalty,
                    lambda m: sum(pairwise_l2(w) for w in stacked_weights(m)))[0]
+
+
+def test_every_lab_figure_has_alt_text():
+    """A figure's cell carries `mystnb: image: alt:`, a description of what it shows, for
+    readers who cannot see it."""
+    import json
+
+    for path in sorted((ROOT / "book" / "labs").glob("lab_*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            shows = any("image/png" in o.get("data", {}) for o in cell.get("outputs", []))
+            if shows:
+                alt = cell["metadata"].get("mystnb", {}).get("image", {}).get("alt", "")
+                assert len(alt) > 40, (path.name, cell["source"][:2])
