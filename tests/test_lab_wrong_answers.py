@@ -1,6 +1,7 @@
 """The kept sets of wrong answers to the labs' exercises (Labs 1 and 3 first, then 2 and 4),
-as a teacher would try them: every wrong answer must get "Not yet" with a hint that names its mistake (the test
-asserts the hint's key words), and every right answer, in several styles, "Correct".
+as a teacher would try them: every wrong answer must get "Not yet" with a hint that names
+its mistake (the test asserts the hint's key words), and every right answer, in several
+styles, "Correct".
 
 Each case is one parametrised test, so a false positive (a wrong answer accepted) or a false
 negative (a right answer refused) shows up by name."""
