@@ -82,3 +82,74 @@ def test_grading_gives_the_solution_full_marks_and_the_stub_none(tmp_path):
                         if t.get("max_score")]
     assert scores["autograder"] and all(s == m for s, m in scores["autograder"])
     assert all(s == 0 for s, _ in scores["student"])
+
+
+# Lab 1's exercises answered wrongly, one mistake each, that the old export scored (a head
+# shared by all tasks passed both of its tests).
+WRONG_LAB1 = {
+    "def total_loss": '''def total_loss(tasks, preds, targets):
+    losses = [mt.losses.task_loss(t, preds[t.name], targets[t.name]) for t in tasks]
+    return sum(losses) / len(tasks)  # a mean over tasks, not the sum
+''',
+    "class HardSharingNet": '''class HardSharingNet(nn.Module):
+    def __init__(self, n_features, hidden, tasks):
+        super().__init__()
+        self.tasks = list(tasks)
+        self.trunk = nn.Sequential(nn.Linear(n_features, hidden), nn.ReLU())
+        self.head = nn.Linear(hidden, 1)  # one head shared by every task
+
+    def forward(self, x):
+        out = self.head(self.trunk(x)).squeeze(-1)
+        return {t.name: out for t in self.tasks}
+''',
+    "def l2_penalty": '''def l2_penalty(layers):
+    total = 0.0
+    for layer in layers.modules():
+        if isinstance(layer, mt.TaskLinear):
+            w = layer.weight.flatten(1)
+            total = total + (w[:, None] - w[None]).pow(2).sum()  # every pair twice
+    return total
+''',
+}
+
+
+def _graded(zipped, notebook, tmp_path, kind):
+    submission = tmp_path / f"{kind}.ipynb"
+    nbformat.write(notebook, submission)
+    out = tmp_path / f"out_{kind}"
+    out.mkdir()
+    subprocess.run([str(OTTER), "run", "-a", str(zipped), "-o", str(out), str(submission)],
+                   check=True, capture_output=True, cwd=tmp_path)
+    results = json.loads((out / "results.json").read_text())
+    return {t["name"]: (t.get("score"), t.get("max_score")) for t in results["tests"]
+            if t.get("max_score")}
+
+
+def test_grading_in_the_books_environment_scores_right_and_wrong_answers(tmp_path):
+    """Lab 1 exported, assigned and graded with `otter run` in this environment (which has
+    torch and mtl_tutor): the model answers get every point; answers with one mistake each
+    get none, although the old export gave the shared head its point. The lab's slow
+    experiments are left out of the submissions: only its exercises are graded."""
+    lab = ROOT / "book" / "labs" / "lab_sharing.ipynb"
+    (master,) = otter_export.main(tmp_path / "masters", [lab])
+    dist = assign(master, tmp_path / "dist")
+    (zipped,) = (dist / "autograder").glob("*.zip")
+    full = nbformat.read(dist / "autograder" / lab.name, 4)  # the model answers
+    answers = [c for c in full.cells if "otter_assign_solution_cell"
+               in c.metadata.get("tags", [])]
+    assert len(answers) == len(WRONG_LAB1)
+    first = full.cells.index(answers[0])
+    keep = [c for i, c in enumerate(full.cells) if c.cell_type == "code" and (
+        i < first or c in answers or c.source.startswith(("grader.check", "labs.check",
+                                                           "HIDDEN = ")))]
+    right = nbformat.v4.new_notebook(cells=keep, metadata=full.metadata)
+    scores = _graded(zipped, right, tmp_path, "right")
+    assert len(scores) == len(answers) and all(s == m for s, m in scores.values()), scores
+
+    wrong = nbformat.from_dict(right)
+    for cell in wrong.cells:
+        for start, code in WRONG_LAB1.items():
+            if cell.source.startswith(start):
+                cell.source = code
+    scores = _graded(zipped, wrong, tmp_path, "wrong")
+    assert len(scores) == len(answers) and all(s <= 0 for s, _ in scores.values()), scores

@@ -174,3 +174,6 @@ def test_make_student_needs_only_three_small_packages(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     labs = sorted(p.name for p in (ROOT / "book" / "labs").glob("lab_*.ipynb"))
     assert sorted(p.name for p in out.glob("*.ipynb")) == labs
+    # this repository's _config.yml still names the template's addresses: said clearly
+    placeholder = "mtl-tutor/mtl-course-book" in (ROOT / "_config.yml").read_text()
+    assert ("WARNING" in result.stderr and "placeholder" in result.stderr) == placeholder

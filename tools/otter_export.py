@@ -4,13 +4,20 @@
 
 For each lab, OUT_DIR/<lab>.ipynb is an Otter Assign master notebook: the lab as readers see
 it (plain Markdown, tools/reader.py), in which every implement-then-check exercise becomes a
-graded question of one point: the solution cell (its BEGIN / END SOLUTION lines become
-Otter's `...` prompt), a public test (the lab's own check must say "Correct") and a hidden
-test on other inputs. The answers to "predict, then run" and the book's hidden self-checks
-are left out. Then, with `pip install otter-grader`:
+graded question of one point, all or nothing: the solution cell (its BEGIN / END SOLUTION
+lines become Otter's `...` prompt), a public test (the lab's own check must say "Correct";
+when it does not, its hint is the failure message) and a hidden test on other inputs. A
+question scores its point only when both pass. The answers to "predict, then run" and the
+book's hidden self-checks are left out. Then, in the book's environment (it has
+otter-grader, torch and mtl_tutor):
 
     otter assign OUT_DIR/lab_sharing.ipynb dist/        # student and autograder versions
     otter run -a dist/autograder/<zip> submission.ipynb  # grade one submission, no Docker
+
+`otter run` grades in the environment it runs in, so run it in the book's. The autograder
+zip's own environment (for Gradescope or Otter's Docker grading) installs only what
+OUT_DIR/requirements.txt names: torch and mtl_tutor from the repository in _config.yml;
+that path is not tested here.
 
 The formative checks of `mtl_tutor.labs` stay in the notebooks as they are.
 """
@@ -24,7 +31,8 @@ from reader import ROOT, reader_notebook
 
 CONFIG = """# ASSIGNMENT CONFIG
 name: {name}
-init_cell: false
+requirements: requirements.txt
+init_cell: true
 check_all_cell: false
 export_cell: false
 generate: true
@@ -49,9 +57,14 @@ _layers = mt.single_task_nets(3, (4, 2), [mt.Task(n) for n in "xyz"]).branches
 _want = sum(pairwise_l2(w) for w in stacked_weights(_layers))
 assert torch.isclose(torch.as_tensor(ANSWER(_layers)), _want)""",
     "check_gradient_reversal": """import torch
-_x = torch.randn(5, 2, requires_grad=True)
-ANSWER(_x, 2.0).sum().backward()
-assert torch.allclose(_x.grad, torch.full_like(_x, -2.0))""",
+_g = torch.Generator().manual_seed(7)
+for _scale in (2.0, 0.3):
+    _x = torch.randn(5, 2, generator=_g).requires_grad_()
+    _up = torch.randn(5, 2, generator=_g)
+    _y = ANSWER(_x, _scale)
+    assert torch.equal(_y.detach(), _x.detach())
+    _y.backward(_up.clone())
+    assert torch.allclose(_x.grad, -_scale * _up)""",
     "check_shuffle": """import torch
 _y = torch.arange(30.0)
 _s = ANSWER(_y, 7)
@@ -60,17 +73,21 @@ assert sorted(_s.tolist()) == _y.tolist() and torch.equal(_s, ANSWER(_y, 7))""",
 import mtl_tutor as mt
 _M = torch.randn(4, 6, generator=torch.Generator().manual_seed(5))
 assert abs(float(ANSWER(_M)) - mt.tensors.mean_cosine(_M)) < 1e-5""",
-    "check_head_outputs": """_x = data.test.x[:7] if data.test.shared_inputs else data.test.x[:, :7]
-_out = ANSWER(_x)
-assert all(len(_out[name]) == 7 for name in data.names)""",
+    "check_head_outputs": """import torch
+_ = torch.manual_seed(11)
+_net = ANSWER(data.n_features, 12, data.tasks)
+_x = data.test.x[:7] if data.test.shared_inputs else data.test.x[:, :7]
+_out = _net(_x)
+assert all(_out[name].shape == (7,) for name in data.names)
+assert len({_out[name].sum().item() for name in data.names}) == len(data.names)""",
 }
-CHECK = re.compile(r"^labs\.(check_\w+)\((.+)\)\s*$")
+CHECK = re.compile(r"^labs\.(check_\w+)\((.+?)\)\s*(?:#.*)?$")
 # Otter's tests compare printed output (doctest), so the check's message is kept quiet.
 PUBLIC = """import contextlib
 import io
 with contextlib.redirect_stdout(io.StringIO()):
     _verdict = labs.{check}({args})
-assert _verdict"""
+assert _verdict, _verdict.message"""
 
 
 def question(name: str, solution, check: str, args: str) -> list:
@@ -78,8 +95,9 @@ def question(name: str, solution, check: str, args: str) -> list:
     answer = args.split(",")[0].strip()
     hidden = '""" # BEGIN TEST CONFIG\nhidden: true\n""" # END TEST CONFIG\n'
     solution = nbformat.from_dict(solution)
-    solution.metadata["tags"] = []
-    return [new_raw_cell(f"# BEGIN QUESTION\nname: {name}\npoints: 1"),
+    solution.metadata = {"tags": []}  # shown, not folded as in the book; no run record
+    solution.outputs, solution.execution_count = [], None
+    return [new_raw_cell(f"# BEGIN QUESTION\nname: {name}\npoints: 1\nall_or_nothing: true"),
             new_raw_cell("# BEGIN SOLUTION"), solution, new_raw_cell("# END SOLUTION"),
             new_raw_cell("# BEGIN TESTS"),
             new_code_cell(PUBLIC.format(check=check, args=args)),
@@ -110,8 +128,18 @@ def master(path: Path) -> nbformat.NotebookNode:
     return nb
 
 
+def requirements() -> str:
+    """What the autograder zip's environment installs besides otter-grader."""
+    from colab_cells import package_version
+    from reader import config
+
+    url = config()["repository"]["url"].rstrip("/")
+    return f"torch\nmtl_tutor @ git+{url}@v{package_version()}\n"
+
+
 def main(out_dir: Path, labs: list) -> list:
     out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "requirements.txt").write_text(requirements())
     written = []
     for path in labs:
         nbformat.write(master(path), out_dir / path.name)
@@ -126,3 +154,7 @@ if __name__ == "__main__":
         (ROOT / "book" / "labs").glob("lab_*.ipynb"))
     for written in main(Path(sys.argv[1]), labs):
         print(written)
+    from student import placeholder_warning
+    warning = placeholder_warning()
+    if warning:
+        print(warning, file=sys.stderr)

@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 import nbformat
-from reader import reader_notebook
+from check_publish import PLACEHOLDERS
+from reader import config, reader_notebook
 from solutions import (  # noqa: F401 (the names the tests and tools use from here)
     BEGIN,
     COLAB_MARKER,
@@ -21,6 +22,24 @@ from solutions import (  # noqa: F401 (the names the tests and tools use from he
 )
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def placeholder_warning() -> str | None:
+    """A warning when _config.yml still names the template's placeholder addresses, which
+    the student notebooks then carry (links to the online book, the Colab install cell)."""
+    settings = config()
+    found = [where for where, url in [
+        ("repository.url", settings["repository"]["url"]),
+        ("html.baseurl", (settings.get("html") or {}).get("baseurl", ""))]
+        if url.rstrip("/") in PLACEHOLDERS]
+    if not found:
+        return None
+    return ("WARNING: " + " and ".join(found) + " in _config.yml still name the template's "
+            "placeholder addresses (" + ", ".join(PLACEHOLDERS) + "). The notebooks just "
+            "written link to them: their links to the online book and their Colab install "
+            "cell point at somebody else's repository, or nowhere. Set both to your own "
+            "addresses, run `make colab-cells`, then `make student` again before handing "
+            "the notebooks out.")
 
 
 def main(out_dir: Path) -> list:
@@ -37,3 +56,6 @@ if __name__ == "__main__":
     target = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "student"
     for path in main(target):
         print(path)
+    warning = placeholder_warning()
+    if warning:
+        print(warning, file=sys.stderr)

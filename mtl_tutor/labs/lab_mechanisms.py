@@ -17,7 +17,7 @@ def check_shuffle(fn) -> Verdict:
 
     y = torch.arange(20.0) % 7
     original = y.clone()
-    ok, out = _call(fn, y, 0)
+    ok, out = _call(fn, y, 0, watch=[shuffle_task])
     if not ok:
         return _report(False, out)
     if not torch.equal(y, original):

@@ -13,8 +13,9 @@ def check_mean_cosine(fn) -> Verdict:
     from ..factorised import layer_sharing_strength, layer_weight_similarity
     from ..tensors import mean_cosine, sharing_strength, weight_similarity
 
-    borrowed = _borrowed(fn, [mean_cosine, sharing_strength, weight_similarity,
-                              layer_sharing_strength, layer_weight_similarity])
+    library = [mean_cosine, sharing_strength, weight_similarity, layer_sharing_strength,
+               layer_weight_similarity]
+    borrowed = _borrowed(fn, library)
     if borrowed:
         return _do_it_yourself(borrowed)
 
@@ -25,7 +26,7 @@ def check_mean_cosine(fn) -> Verdict:
     cases = {"S = I (STL)": torch.eye(T), "one row of ones (hard sharing)": hard,
              "a random matrix": torch.randn(3, T, generator=g)}
     for name, M in cases.items():
-        ok, value = _call(fn, M.clone())
+        ok, value = _call(fn, M.clone(), watch=library)
         if not ok:
             return _report(False, value)
         if isinstance(value, (torch.Tensor, np.ndarray, np.generic)):  # 0-d or one element

@@ -1,6 +1,8 @@
 """What every lab check shares: the verdict it prints and returns, and the guards that turn
 a student's error into a hint instead of a traceback."""
+import contextlib
 import functools
+import sys
 
 import torch
 
@@ -27,16 +29,58 @@ def _report(ok: bool, message: str) -> Verdict:
     return Verdict(ok, message)
 
 
-def _call(fn, *args):
-    """Call the student's function; turn an exception into a hint instead of a traceback."""
+NO_ANSWER = ("no answer yet: replace the `raise NotImplementedError` line (or the `...`) "
+             "of the exercise with your code, run that cell, then run the check again.")
+
+
+def _call(fn, *args, what="your function", watch=()):
+    """Call the student's function; turn an exception into a hint instead of a traceback,
+    and an empty answer (a stub that raises NotImplementedError, or returns None or `...`,
+    as Otter's student versions do) into "no answer yet". When a function in `watch`
+    (mtl_tutor's own answer to the exercise) runs during the call, under any name or inside
+    a wrapper, the hint says so."""
     try:
-        return True, fn(*args)
+        with _watch(watch) as seen:
+            value = fn(*args)
     except NotImplementedError:
-        return False, ("no answer yet: replace the `raise NotImplementedError` line of the "
-                       "exercise with your code, run that cell, then run the check again.")
+        return False, NO_ANSWER
     except Exception as error:  # the student's code failed: say where, not how to fix it
-        return False, (f"your function raised {type(error).__name__}: {error}. Run it on the "
+        return False, (f"{what} raised {type(error).__name__}: {error}. Run it on the "
                        "example in the exercise and read the message.")
+    if seen:
+        return False, _DO_IT_YOURSELF.format(name=seen[0])
+    if value is None or value is Ellipsis:
+        return False, (NO_ANSWER + f" ({what} returned {value!r}: does it end with a "
+                                   "`return`?)")
+    return True, value
+
+
+@contextlib.contextmanager
+def _watch(answers):
+    """Inside the block, record the name of every function in `answers` (mtl_tutor's own
+    solutions, and the methods of their classes) that runs, called under any name, through
+    any wrapper, or by autograd during backward(): `with _watch([...]) as seen:`."""
+    codes = {}
+    for answer in answers:  # a function or class, or (a function or class, its public name)
+        answer, name = answer if isinstance(answer, tuple) else (answer, answer.__name__)
+        members = vars(answer).values() if isinstance(answer, type) else [answer]
+        for member in members:
+            member = getattr(member, "__func__", member)
+            if hasattr(member, "__code__"):
+                codes[member.__code__] = name
+    seen, previous = [], sys.getprofile()
+
+    def profile(frame, event, arg):
+        if event == "call" and frame.f_code in codes:
+            seen.append(codes[frame.f_code])
+        if previous is not None:
+            previous(frame, event, arg)
+
+    sys.setprofile(profile)
+    try:
+        yield seen
+    finally:
+        sys.setprofile(previous)
 
 
 def _borrowed(fn, answers) -> str | None:
@@ -70,10 +114,13 @@ def _borrowed(fn, answers) -> str | None:
     return None
 
 
+_DO_IT_YOURSELF = ("your function calls mtl_tutor's own `{name}`, which is the answer this "
+                   "exercise asks you to write. Write it with torch operations (the check "
+                   "compares it with the library's version).")
+
+
 def _do_it_yourself(name: str) -> Verdict:
-    return _report(False, f"your function calls mtl_tutor's own `{name}`, which is the answer "
-                          "this exercise asks you to write. Write it with torch operations "
-                          "(the check compares it with the library's version).")
+    return _report(False, _DO_IT_YOURSELF.format(name=name))
 
 
 def _is_scalar(value) -> bool:
