@@ -51,6 +51,7 @@ PHONE = 600  # px: narrower windows are phones (the contents open as a dialog)
 # beside formulas and code was squeezed to a word or two a line (linear_mtl, 1,765 px)
 PHRASE_CHARS, MIN_PHRASE_EM, MAX_ROW_PX = 30, 10, 600
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"  # npm ci (package-lock.json)
+SCRIPT_SECONDS, AXE_SECONDS = 30, 180  # the longest a page's script, axe-core's run, may take
 # axe-core's findings at these impacts fail the test, except those of the theme's own markup
 # that the book cannot change (rule, CSS selector of the element, why it is allowed)
 AXE_FAILS = ("critical", "serious")
@@ -205,7 +206,7 @@ def browser(width: int):
     # a window cannot be narrower than 500 px: emulate the phone's screen instead
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
         "width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 600})
-    driver.set_script_timeout(30)
+    driver.set_script_timeout(SCRIPT_SECONDS)
     return driver
 
 
@@ -305,8 +306,13 @@ const allowance = (rule, target) => {
     const element = document.querySelector(target.join(" "));
     return allowed.findIndex(([r, s]) => r === rule && element && element.matches(s));
 };
-// measured at rest: a solution still fading in has paler colours than it will have
-Promise.all(document.getAnimations().map(a => a.finished.catch(() => null)))
+// measured at rest: a solution still fading in has paler colours than it will have (an
+// endless animation, a spinner, is not waited for; none waits more than 3 s)
+const ending = document.getAnimations()
+    .filter(a => a.effect && a.effect.getComputedTiming().endTime !== Infinity)
+    .map(a => a.finished.catch(() => null));
+const rest = new Promise(resolve => setTimeout(resolve, 3000));
+Promise.race([Promise.all(ending), rest])
     .then(() => axe.run(document, {resultTypes: ["violations"]}))
     .then(r => done(r.violations.map(v => ({rule: v.id, impact: v.impact, help: v.help,
         nodes: v.nodes.map(n => [n.target.join(" "), allowance(v.id, n.target)])}))),
@@ -319,8 +325,12 @@ AXE_ALLOWED_SEEN = collections.Counter()  # index in AXE_ALLOWED -> elements
 def accessibility_problems(driver) -> list:
     """axe-core's violations at a failing impact (AXE_FAILS), less the allowed ones."""
     driver.execute_script(AXE.read_text(encoding="utf-8"))
-    violations = driver.execute_async_script(
-        RUN_AXE, [[rule, selector] for rule, selector, _ in AXE_ALLOWED])
+    driver.set_script_timeout(AXE_SECONDS)  # a long page on a busy machine
+    try:
+        violations = driver.execute_async_script(
+            RUN_AXE, [[rule, selector] for rule, selector, _ in AXE_ALLOWED])
+    finally:
+        driver.set_script_timeout(SCRIPT_SECONDS)
     if isinstance(violations, str):
         return [f"axe-core did not run: {violations}"]
     found = []
