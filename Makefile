@@ -68,10 +68,20 @@ student-book: $(STAMP)
 colab-like: $(STAMP) reader
 	$(PY) tools/colab_like.py
 
+# axe-core, the browser test's accessibility engine, from the npm registry at the version
+# package-lock.json pins (npm and Node.js: tools/install_chromium.sh installs them if missing)
+AXE := node_modules/axe-core/axe.min.js
+$(AXE): package.json package-lock.json
+	tools/install_chromium.sh
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
 # The built site in headless Chromium (from Debian's packages), offline, at 400 and 1280 px:
-# maths rendered, no sideways scrolling, figures captioned, toggles and navigation work
-# (tools/browser_test.py; its --self-test proves each check can fail). Run by .ci/run.
-browser-test: $(STAMP) build-book
+# maths rendered, no sideways scrolling, figures captioned, readable and described (alt
+# text), toggles and navigation work, and axe-core finds no critical or serious
+# accessibility problem (tools/browser_test.py; its --self-test proves each check can
+# fail). Run by .ci/run.
+browser-test: $(STAMP) build-book $(AXE)
 	tools/install_chromium.sh
 	$(OFFLINE) $(PY) tools/browser_test.py --self-test
 	$(OFFLINE) $(PY) tools/browser_test.py

@@ -26,6 +26,7 @@ phone) and 1280 px, on every page of the book:
 and on the first page the navigation opens and shows the table of contents. Screenshots of
 three pages at both widths go to _build/browser/ for a person to look at.
 """
+import collections
 import functools
 import http.server
 import sys
@@ -43,6 +44,25 @@ ROOT = Path(__file__).resolve().parents[1]
 WIDTHS = (400, 1280)
 SMALLEST_TEXT_PX = 8 / 72 * 100  # 8 pt at the figures' 100 dpi
 MIN_SCALE = 9 / SMALLEST_TEXT_PX  # shown at less than this, text is smaller than 9 px
+PHONE_MIN_SCALE = 7 / SMALLEST_TEXT_PX  # on a phone, 7 px (_ext/figure_scale.py)
+PHONE = 600  # px: narrower windows are phones (the contents open as a dialog)
+# a table cell holding a phrase (more than 30 characters, as _ext/table_text.py counts) is
+# at least 10 em wide, and no table row is taller than 600 px: a phone's column of phrases
+# beside formulas and code was squeezed to a word or two a line (linear_mtl, 1,765 px)
+PHRASE_CHARS, MIN_PHRASE_EM, MAX_ROW_PX = 30, 10, 600
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"  # npm ci (package-lock.json)
+SCRIPT_SECONDS, AXE_SECONDS = 30, 180  # the longest a page's script, axe-core's run, may take
+# axe-core's findings at these impacts fail the test, except those of the theme's own markup
+# that the book cannot change (rule, CSS selector of the element, why it is allowed)
+AXE_FAILS = ("critical", "serious")
+AXE_ALLOWED = [
+    ("label-content-name-mismatch", ".theme-switch-button",
+     "pydata-sphinx-theme's colour-mode button is named 'Color mode' while its icons carry "
+     "the titles Light, Dark and System Settings (the theme's template)"),
+    ("label-content-name-mismatch", ".search-button-field",
+     "pydata-sphinx-theme's search button is named 'Search' while it shows the shortcut "
+     "Ctrl+K beside the word (the theme's template)"),
+]
 SHOTS = ("book/why_mtl.html", "book/soft_sharing.html", "book/labs/lab_sharing.html")
 
 WAIT_FOR_MATHS = """
@@ -55,7 +75,7 @@ PAGE_FACTS = """
 const text = document.body.cloneNode(true);
 text.querySelectorAll("pre, code, script, style, textarea, mjx-container").forEach(e => e.remove());
 const raw = ["\\\\(", "\\\\[", "$$"].filter(m => text.textContent.includes(m));
-const scrolls = "pre, .table-wrapper, .output";
+const scrolls = "pre, .table-wrapper, .output, .cell_output figure";
 const wide = [...document.querySelectorAll("body *")].filter(e => {
     const r = e.getBoundingClientRect();
     return r.width > 0 && r.right > window.innerWidth + 1 && !e.closest(scrolls);
@@ -63,7 +83,18 @@ const wide = [...document.querySelectorAll("body *")].filter(e => {
 const captioned = i => i.closest("figure") && i.closest("figure").querySelector("figcaption");
 const images = [...document.querySelectorAll(".cell_output img")];
 const scale = i => i.getBoundingClientRect().width / i.naturalWidth;
-return {raw: raw, errors: document.querySelectorAll("mjx-merror").length,
+// an image's alt text must describe it: not empty, not its file's name or path, no hash
+const file = i => decodeURIComponent((i.getAttribute("src") || "").split(/[?#]/)[0]
+    .split("/").pop());
+const badAlt = i => {
+    const alt = (i.getAttribute("alt") || "").trim(), name = file(i);
+    const stem = name.replace(/\\.[a-z0-9]+$/i, "");
+    return !alt || /\\.(png|jpe?g|svg|gif|webp)\\b/i.test(alt) || /[0-9a-f]{16,}/i.test(alt)
+        || (stem.length > 3 && alt.includes(stem));
+};
+return {raw: raw, alts: [...document.querySelectorAll("img")].filter(badAlt)
+            .map(i => (i.getAttribute("alt") || "(none)").slice(0, 60)),
+        errors: document.querySelectorAll("mjx-merror").length,
         scroll: document.documentElement.scrollWidth - window.innerWidth, wide: wide,
         uncaptioned: images.filter(i => !captioned(i)).length,
         scales: images.filter(i => i.naturalWidth > 0).map(scale),
@@ -118,9 +149,21 @@ for (const cell of document.querySelectorAll("td, th")) {
 }
 return found;
 """
-ELIDED_CELLS = """
-return [...document.querySelectorAll(".cell_output td, .cell_output th, .output td, .output th")]
-    .filter(c => ["...", "\u2026"].includes(c.textContent.trim())).length;
+TABLE_FACTS = """
+const [phraseChars, minEm] = arguments;
+const cells = [...document.querySelectorAll("td, th")];
+const texts = cells.map(c => c.textContent.replace(/\\s+/g, " ").trim());
+const em = parseFloat(getComputedStyle(document.body).fontSize);
+const width = c => c.getBoundingClientRect().width;
+const squeezed = cells.filter((c, i) => texts[i].length > phraseChars && width(c) > 0
+    && width(c) < minEm * em && !c.querySelector("mjx-container"));  // maths sets its width
+const rows = [...document.querySelectorAll("table tr")]
+    .map(r => r.getBoundingClientRect().height);
+return {squeezed: squeezed.map(c => c.textContent.trim().slice(0, 30)),
+        hidden: texts.filter(t => ["...", "\u2026"].includes(t)).length,
+        cut: texts.filter(t => t.length > 3 && /(\\.\\.\\.|\u2026)$/.test(t))
+            .map(t => t.slice(-40)),
+        tallest: Math.max(0, ...rows)};
 """
 TEXT_FACTS = """
 const prose = document.body.cloneNode(true);
@@ -163,7 +206,7 @@ def browser(width: int):
     # a window cannot be narrower than 500 px: emulate the phone's screen instead
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
         "width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 600})
-    driver.set_script_timeout(30)
+    driver.set_script_timeout(SCRIPT_SECONDS)
     return driver
 
 
@@ -194,10 +237,15 @@ def layout_problems(driver, width: int) -> list:
         found.append(f"the page scrolls sideways by {facts['scroll']} px ({facts['wide']})")
     if facts["uncaptioned"]:
         found.append(f"{facts['uncaptioned']} figures without a caption")
-    shrunk = [s for s in facts["scales"] if s < MIN_SCALE]
-    if shrunk and width >= 1280:
+    if facts["alts"]:
+        found.append(f"{len(facts['alts'])} images whose alt text is empty, a file name or "
+                     f"a hash: {facts['alts'][:2]} (cell metadata mystnb.image.alt)")
+    smallest, least = (9, MIN_SCALE) if width >= 1280 else (7, PHONE_MIN_SCALE)
+    shrunk = [s for s in facts["scales"] if s < least]
+    if shrunk:
         found.append(f"{len(shrunk)} figures shrunk to {min(shrunk):.0%}: their text is "
-                     "below 9 px; make them narrower")
+                     f"below {smallest} px; make them narrower (or let them scroll: "
+                     "_ext/figure_scale.py)")
     if facts["code"] and width >= 1280:
         found.append(f"{facts['code']} code blocks scroll sideways: wrap their long lines")
     return found
@@ -217,12 +265,19 @@ def clipped_maths_problems(driver) -> list:
 
 def table_problems(driver) -> list:
     broken = driver.execute_script(BROKEN_WORDS)
-    elided = driver.execute_script(ELIDED_CELLS)
+    cells = driver.execute_script(TABLE_FACTS, PHRASE_CHARS, MIN_PHRASE_EM)
     found = [f"{len(broken)} words broken across lines in table cells ({broken[:3]}): the "
              "table should scroll instead"] if broken else []
-    if elided:
-        found.append(f"{elided} table cells read '...': pandas hid columns or rows of a "
-                     "printed table (mt.setup shows every column)")
+    if cells["hidden"]:
+        found.append(f"{cells['hidden']} table cells read '...': pandas hid columns or rows "
+                     "of a printed table (mt.setup shows every column)")
+    if cells["cut"]:
+        found.append(f"{len(cells['cut'])} table cells end in '...', their text cut "
+                     f"(pandas' max_colwidth; mt.setup shows it whole): {cells['cut'][:2]}")
+    if cells["squeezed"] or cells["tallest"] > MAX_ROW_PX:
+        found.append(f"a table squeezed: {len(cells['squeezed'])} cells of phrases narrower "
+                     f"than {MIN_PHRASE_EM} em ({cells['squeezed'][:2]}), its tallest row "
+                     f"{cells['tallest']:.0f} px (_ext/table_text.py)")
     return found
 
 
@@ -244,6 +299,87 @@ def text_problems(driver, url: str) -> list:
     return found
 
 
+RUN_AXE = """
+const [allowed, done] = [arguments[0], arguments[arguments.length - 1]];
+// an element the allow-list names: (rule, CSS selector of the element) -> its index, or -1
+const allowance = (rule, target) => {
+    const element = document.querySelector(target.join(" "));
+    return allowed.findIndex(([r, s]) => r === rule && element && element.matches(s));
+};
+// measured at rest: a solution still fading in has paler colours than it will have (an
+// endless animation, a spinner, is not waited for; none waits more than 3 s)
+const ending = document.getAnimations()
+    .filter(a => a.effect && a.effect.getComputedTiming().endTime !== Infinity)
+    .map(a => a.finished.catch(() => null));
+const rest = new Promise(resolve => setTimeout(resolve, 3000));
+Promise.race([Promise.all(ending), rest])
+    .then(() => axe.run(document, {resultTypes: ["violations"]}))
+    .then(r => done(r.violations.map(v => ({rule: v.id, impact: v.impact, help: v.help,
+        nodes: v.nodes.map(n => [n.target.join(" "), allowance(v.id, n.target)])}))),
+        e => done(String(e)));
+"""
+AXE_SEEN = collections.Counter()  # (impact, rule) -> elements, over every page and width
+AXE_ALLOWED_SEEN = collections.Counter()  # index in AXE_ALLOWED -> elements
+
+
+def accessibility_problems(driver) -> list:
+    """axe-core's violations at a failing impact (AXE_FAILS), less the allowed ones."""
+    driver.execute_script(AXE.read_text(encoding="utf-8"))
+    driver.set_script_timeout(AXE_SECONDS)  # a long page on a busy machine
+    try:
+        violations = driver.execute_async_script(
+            RUN_AXE, [[rule, selector] for rule, selector, _ in AXE_ALLOWED])
+    finally:
+        driver.set_script_timeout(SCRIPT_SECONDS)
+    if isinstance(violations, str):
+        return [f"axe-core did not run: {violations}"]
+    found = []
+    for v in violations:
+        AXE_SEEN[(v["impact"], v["rule"])] += len(v["nodes"])
+        AXE_ALLOWED_SEEN.update(index for _, index in v["nodes"] if index >= 0)
+        failing = [target for target, index in v["nodes"] if index < 0]
+        if failing and v["impact"] in AXE_FAILS:
+            found.append(f"axe {v['impact']} {v['rule']} ({v['help']}): {len(failing)} "
+                         f"elements, {failing[:2]}")
+    return found
+
+
+def axe_summary() -> str:
+    counts = collections.Counter()
+    for (impact, _), n in AXE_SEEN.items():
+        counts[impact] += n
+    lines = ["axe-core: elements found, by impact (every page at both widths, allowed "
+             "ones included): " + ", ".join(f"{i} {counts[i]}" for i in
+                                            ("critical", "serious", "moderate", "minor"))]
+    lines += [f"  {impact} {rule}: {n}" for (impact, rule), n in sorted(AXE_SEEN.items())]
+    for index, (rule, selector, why) in enumerate(AXE_ALLOWED):
+        lines.append(f"allowed: {rule} on {selector} ({AXE_ALLOWED_SEEN[index]} found): "
+                     f"{why}")
+    return "\n".join(lines)
+
+
+OPEN_CONTENTS = """
+const toggle = [...document.querySelectorAll(".secondary-toggle")]
+    .find(b => b.getBoundingClientRect().width > 0);
+if (!toggle) return null;
+toggle.click();
+const dialog = document.querySelector("dialog#pst-secondary-sidebar-modal");
+const link = dialog && dialog.open && dialog.querySelector("a[href^='#']");
+if (!link) return "the page's contents do not open as a dialog with links";
+link.click();
+return dialog.open ? "the page's contents stay open after a tap on an entry" : "";
+"""
+
+
+def contents_problems(driver, width: int) -> list:
+    """On a phone, tapping an entry of the page's contents closes them
+    (_static/close_contents.js)."""
+    if width >= PHONE:
+        return []
+    problem = driver.execute_script(OPEN_CONTENTS)
+    return [problem] if problem else []
+
+
 def console_problems(driver) -> list:
     errors = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
     return [f"{len(errors)} console errors: {errors[0][:200]}"] if errors else []
@@ -259,7 +395,9 @@ def page_problems(driver, url: str, width: int) -> list:
     found += clipped_maths_problems(driver)
     found += table_problems(driver)
     found += text_problems(driver, url)
+    found += accessibility_problems(driver)
     found += console_problems(driver)
+    found += contents_problems(driver, width)  # last: it scrolls the page
     return found
 
 
@@ -320,15 +458,15 @@ WIDE_MATHS = ('<div style="width: 200px; overflow: hidden"><p>so <mjx-container 
               'style="display: inline-block; width: 600px">x</mjx-container></p></div>')
 BROKEN = {  # page -> the check it must trip
     "raw.html": ("maths", '<p><span class="math">\\(x^2\\)</span></p>'),
-    "code.html": ("code blocks", '<div class="highlight"><pre style="width: 300px; '
+    "code.html": ("code blocks", '<div class="highlight"><pre tabindex="0" style="width: 300px; '
                                  'overflow: auto">'
                                  + "x = 1  # " + "long " * 80 + "</pre></div>"),
     "shrunk.html": ("shrunk", f'<div class="cell_output"><figure><img src="{WIDE_IMAGE}" '
-                              'style="max-width: 100%"><figcaption>wide</figcaption></figure>'
-                              '</div>'),
+                              'alt="a wide figure" style="max-width: 100%"><figcaption>wide'
+                              '</figcaption></figure></div>'),
     "wide.html": ("sideways", '<div style="width: 3000px">wide</div>'),
     "figure.html": ("caption", f'<div class="cell_output"><img src="{SMALL_IMAGE}" '
-                               'width="50"></div>'),
+                               'alt="a small figure" width="50"></div>'),
     "toggle.html": ("toggle", '<div class="dropdown admonition"><p class="admonition-title">'
                               'Solution<button class="toggle-button">+</button></p>'
                               '<div style="display: none">hidden</div></div>'),
@@ -352,8 +490,21 @@ BROKEN = {  # page -> the check it must trip
     "console.html": ("console", "<script>const twice = 1;</script>"
                                 "<script>const twice = 2;</script>"),
     "download.html": ("source notebooks", '<a href="_sources/book/x.ipynb">.ipynb</a>'),
+    "axe.html": ("axe critical", '<button class="icon"><svg width="9" height="9"></svg>'
+                                 '</button>'),  # a button without a name
+    "alt.html": ("alt text", f'<img src="{SMALL_IMAGE}" alt="../_images/2891258205da815c'
+                             'b6cdced68d36166705f0fd19.png">'),
+    "cut.html": ("end in '...'", '<table><tr><th>claim</th></tr><tr><td>hard sharing is '
+                                 'lower than STL at ...</td></tr></table>'),
+    "tall.html": ("squeezed", '<table><tr><td style="width: 1px">' + "word " * 40
+                             + '</td><td style="min-width: 300px">formula</td></tr></table>'),
+    "contents.html": ("stay open", '<button class="secondary-toggle" onclick="document.'
+                                   'querySelector(\'dialog\').showModal()">Contents</button>'
+                                   '<dialog id="pst-secondary-sidebar-modal"><a href="#end">'
+                                   'End</a></dialog><p id="end">end</p>'),
 }
-PAGE = '<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>{body}</body></html>'
+PAGE = ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>self-test'
+        '</title></head><body><main>{body}</main></body></html>')
 BROKEN = {"nav.html": ("navigation", "<p>no sidebar at all</p>"), **BROKEN}
 
 
@@ -366,14 +517,16 @@ def self_test() -> None:
         expected = 0
         for name, (check, _) in BROKEN.items():
             hits = [p for p in found if name in p or (name == "nav.html" and "navigation" in p)]
-            # a phone may shrink a figure and scroll a code block; the desktop may not
-            widths = [w for w in WIDTHS if check not in ("shrunk", "code blocks") or w >= 1280]
+            # a phone may scroll a code block, the desktop may not; only a phone shows the
+            # page's contents as a dialog
+            widths = [w for w in WIDTHS if (check != "code blocks" or w >= 1280)
+                      and (check != "stay open" or w < PHONE)]
             assert len(hits) == len(widths) and all(check in p for p in hits), (name, found)
             expected += len(widths)
         assert len(found) == expected, found
     print(f"browser test self-test: each of the {len(BROKEN)} checks fails on the page made to "
-          "break it (at both widths; the shrunk figure and the long code line at 1280 px "
-          "only)")
+          "break it (at both widths; the long code line at 1280 px only, the page's contents "
+          f"that stay open at {WIDTHS[0]} px only)")
 
 
 if __name__ == "__main__":
@@ -384,6 +537,7 @@ if __name__ == "__main__":
     problems = check_site(html, shots=ROOT / "_build" / "browser")
     for problem in problems:
         print(problem)
+    print(axe_summary())
     if problems:
         sys.exit(f"browser test: {len(problems)} problems")
     print(f"browser test: every page at {' and '.join(map(str, WIDTHS))} px, every solution "
