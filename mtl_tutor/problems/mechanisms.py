@@ -9,19 +9,9 @@ import torch
 
 from ..data import MultiTaskData, Split, Task
 from .mechanism_tools import (  # noqa: F401 (the chapters call them as mechanisms.*)
-    average_copies,
-    encode_bits,
-    error_parts,
-    f1_rmse,
-    f2_as,
-    factor_recovery,
-    first_examples,
-    fit_to_noise,
-    input_sensitivity_share,
-    input_weight_share,
-    join_tasks,
-    lose_view,
-    shuffle_task,
+    average_copies, encode_bits, error_parts, f1_rmse, f2_as, factor_recovery,
+    first_examples, fit_to_noise, input_sensitivity_share, input_weight_share, join_tasks,
+    lose_view, relevant_inputs_only, shuffle_task, shuffle_tasks,
 )
 from .related import TEST, TRAIN, VAL, RelatedTeacher, _check_sizes, draw_inputs, stream
 
