@@ -252,3 +252,24 @@ def test_f2_as_gives_the_other_versions_of_table_6():
                        for k, v in drawn.split(split).y.items())
     with pytest.raises(ValueError, match="f2='output'"):
         mechanisms.f2_as(mechanisms.make_sum_difference(n_trials=2, f2="none"), "input")
+
+
+def test_shuffle_tasks_permutes_each_task_on_its_own():
+    data = mechanisms.make_noisy_copies(2, n_train=50, n_val=20, seed=0)
+    null = mechanisms.shuffle_tasks(data, ["copy1", "copy2"], seed=3)
+    for name in ("copy1", "copy2"):
+        assert torch.equal(null.train.y[name].sort().values, data.train.y[name].sort().values)
+        assert not torch.equal(null.train.y[name], data.train.y[name])
+    assert torch.equal(null.train.y["main"], data.train.y["main"])
+    assert torch.equal(null.test.y["copy1"], data.test.y["copy1"])
+
+
+def test_relevant_inputs_only_keeps_the_relevant_columns():
+    data = mechanisms.make_attention_tasks(n_tasks=2, n_relevant=3, n_irrelevant=7,
+                                           shared_inputs=False, seed=1)
+    oracle = mechanisms.relevant_inputs_only(data)
+    assert oracle.n_features == 3 and oracle.info["relevant"] == [0, 1, 2]
+    assert torch.equal(oracle.test.x, data.test.x[..., :3])
+    assert torch.equal(oracle.train.y["main"], data.train.y["main"])
+    with pytest.raises(ValueError, match="relevant"):
+        mechanisms.relevant_inputs_only(mechanisms.make_noisy_copies(1, seed=0))

@@ -195,3 +195,27 @@ def f2_as(data: MultiTaskData, f2: str) -> MultiTaskData:
     tasks = [Task(t.name, t.kind, 1) for t in data.tasks]
     return MultiTaskData(tasks, view(data.train), view(data.val), view(data.test),
                          {**data.info, "f2": f2})
+
+
+def shuffle_tasks(data: MultiTaskData, names, seed: int = 0) -> MultiTaskData:
+    """`shuffle_task` for each task of `names`, each with its own permutation (seed + its
+    position): the null version of several extra tasks at once."""
+    for i, name in enumerate(names):
+        data = shuffle_task(data, name, seed=seed + i)
+    return data
+
+
+def relevant_inputs_only(data: MultiTaskData) -> MultiTaskData:
+    """`data` with only its inputs `info["relevant"]` (e.g. `make_attention_tasks`'s): the
+    view of an oracle told where to look. Its info's "relevant" becomes 0 .. k - 1."""
+    keep = data.info.get("relevant")
+    if not keep:
+        raise ValueError("relevant_inputs_only needs data whose info names its 'relevant' "
+                         "inputs, e.g. make_attention_tasks'.")
+
+    def cut(split):
+        return Split(split.x[..., keep], split.y, split.per_task)
+
+    return MultiTaskData(data.tasks, cut(data.train), cut(data.val), cut(data.test),
+                         {**data.info, "relevant": list(range(len(keep)))},
+                         data.missing_labels)

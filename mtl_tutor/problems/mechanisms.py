@@ -1,9 +1,7 @@
 """Data built to isolate one of Caruana's mechanisms at a time (Part II of the book).
 
-Each generator returns a `MultiTaskData` whose first task, "main", is the task we care
-about; the other tasks are the extra tasks whose effect on "main" is measured. Test targets
-of regression tasks are noiseless, so a test error is the excess error over the noise.
-"""
+Each generator's first task, "main", is the one we care about, the others extra tasks whose
+effect on it is measured; regression test targets are noiseless (test error = excess error)."""
 
 import torch
 
@@ -21,7 +19,9 @@ from .mechanism_tools import (  # noqa: F401 (the chapters call them as mechanis
     input_weight_share,
     join_tasks,
     lose_view,
+    relevant_inputs_only,
     shuffle_task,
+    shuffle_tasks,
 )
 from .related import TEST, TRAIN, VAL, RelatedTeacher, _check_sizes, draw_inputs, stream
 
