@@ -107,7 +107,14 @@ def default_score(model, data, split) -> dict:
 
 def _edge(value, values) -> str:
     """'top' or 'bottom' when a numeric choice is its grid's largest or smallest value
-    (the smallest only when it is not 0: no weight decay is not an edge to look beyond)."""
+    (the smallest only when it is not 0: no weight decay is not an edge to look beyond).
+    A grid of dicts (e.g. loss weights {task: w}) has an edge per key that varies across
+    the grid, named after the key: 'bottom (label)'."""
+    if isinstance(value, dict) and all(isinstance(v, dict) for v in values):
+        keys = [k for k in value if all(k in v for v in values)]
+        return " and ".join(f"{where} ({k})" for k in keys
+                         if len({repr(v[k]) for v in values}) > 1
+                         and (where := _edge(value[k], [v[k] for v in values])))
     numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
     if len(numbers) != len(values) or len(values) < 2:
         return ""

@@ -92,7 +92,10 @@ class History:
     returns each replica's per-task training losses and its monitored validation loss."""
 
     def __init__(self, names, monitor=None, replicas=1, lr=None, bar=None):
-        self.names, self.monitor, self.lr, self.bar = list(names), monitor, lr, bar
+        """monitor: as `fit`'s (None, a task's name or a {task: weight} dict), or a list
+        with one per replica."""
+        self.names, self.lr, self.bar = list(names), lr, bar
+        self.monitors = monitor if isinstance(monitor, list) else [monitor] * replicas
         self.rows = [[] for _ in range(replicas)]
 
     def add(self, epoch, train: torch.Tensor, val=None, active=None):
@@ -105,8 +108,7 @@ class History:
         for r, v in enumerate(values):
             train_r, val_r = v[:tasks], v[tasks:]
             trains.append(train_r)
-            monitored.append(sum(val_r) if self.monitor is None or not val_r
-                             else val_r[self.names.index(self.monitor)])
+            monitored.append(self._monitored(val_r, self.monitors[r]))
             if active is not None and not active[r]:
                 continue  # this replica has stopped: it keeps no more rows
             self._check_diverged(epoch, train_r, r)
@@ -120,6 +122,15 @@ class History:
             self.bar.set_postfix(train=f"{last['train_loss']:.3g}",
                                  val=f"{last.get('val_loss', math.nan):.3g}")
         return trains, monitored
+
+    def _monitored(self, val: list, monitor) -> float:
+        """The validation loss that early stopping follows: the sum over tasks, one
+        task's (`monitor` a name) or a weighted sum (`monitor` a {task: weight} dict)."""
+        if monitor is None or not val:
+            return sum(val)
+        if isinstance(monitor, dict):
+            return sum(monitor[n] * v for n, v in zip(self.names, val))
+        return val[self.names.index(monitor)]
 
     def _check_diverged(self, epoch, losses, replica):
         for name, value in zip(self.names, losses):

@@ -71,6 +71,18 @@ def pcgrad_backward(weightings, losses, params, ids, tasks) -> None:
     combined_backward(weightings, losses, params, ids, tasks, scale)
 
 
+GRADNORM_FLOOR = 1e-3  # GradNorm's smallest weight: a task is never switched off
+
+
+@torch.no_grad()
+def renormalise(w: torch.Tensor, floor: float = GRADNORM_FLOOR) -> torch.Tensor:
+    """GradNorm's weights (last axis: tasks) made positive and summing to the number of
+    tasks, in place, as Chen et al. (2018) renormalise after every update: an update that
+    drove a weight to or below 0 leaves it at `floor` before the rescaling."""
+    w.clamp_(min=floor)
+    return w.mul_(w.shape[-1] / w.sum(dim=-1, keepdim=True))
+
+
 def gradnorm_backward(weightings, losses, params, ids, tasks) -> None:
     """GradNorm (`weighting.GradNorm.backward`) for every replica at once: its task
     weights are the stacked parameter of the replicas' GradNorm modules."""
@@ -78,8 +90,7 @@ def gradnorm_backward(weightings, losses, params, ids, tasks) -> None:
     w = params[ids[id(first.w)]]  # (replicas, tasks)
     layer = params[ids[id(first._shared[0])]]
     replicas, tasks = losses.shape
-    with torch.no_grad():  # renormalise after the optimiser's last step
-        w.mul_(tasks / w.sum(dim=1, keepdim=True))
+    renormalise(w)  # after the optimiser's last step
     if first.initial is None:
         for weighting, row in zip(weightings, losses.detach()):
             weighting.initial = row.clone()

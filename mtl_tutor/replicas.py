@@ -79,7 +79,8 @@ def fit_replicas(models: list, data, *, epochs: int = 100, lr=1e-2, batch_size: 
     weightings = per_replica(weighting, R, "weighting")
     strengths = per_replica(penalty_weight, R, "penalty_weight")
     for model, d, w, rate in zip(models, datas, weightings, lrs):
-        check_fit(model, d, w, None, rate, epochs, batch_size, patience, monitor)
+        check_fit(model, d, w, None, rate, epochs, batch_size, patience,
+                  monitor(d) if callable(monitor) else monitor)
     if penalty is not None and not callable(penalty):
         raise TypeError(f"penalty must be a function of a model (e.g. lambda m: "
                         f"mt.sharing_penalty(m.branches, l2=1.0)()), got {penalty!r}.")
@@ -129,7 +130,9 @@ def _fit_vectorised(replicas, datas, generators, options, weightings, penalty_we
     val = None if datas[0].val is None else ReplicaSplit([d.val for d in datas], device)
     bar = epoch_bar(settings["epochs"], settings["progress"])
     names = datas[0].names
-    history = History(names, settings["monitor"], len(replicas), lr=options[0][0][1])
+    monitor = settings["monitor"]  # one per replica where it is a function of the data
+    monitors = [monitor(d) for d in datas] if callable(monitor) else monitor
+    history = History(names, monitors, len(replicas), lr=options[0][0][1])
     stopping = EarlyStopping(stack.state, settings["patience"], settings["restore_best"])
     with clear_errors(names, history):
         for epoch in bar:

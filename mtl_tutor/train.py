@@ -58,8 +58,14 @@ def check_fit(model, data, weighting, penalty, lr, epochs, batch_size, patience,
     if epochs < 1 or batch_size < 1:
         raise ValueError(f"epochs and batch_size must be at least 1, got {epochs} and "
                          f"{batch_size}.")
-    if monitor is not None and monitor not in data.names:
-        raise ValueError(f"monitor must name one of the tasks {data.names}, got {monitor!r}.")
+    if isinstance(monitor, dict):
+        if sorted(monitor) != sorted(data.names) or not all(
+                isinstance(v, (int, float)) and v > 0 for v in monitor.values()):
+            raise ValueError(f"A monitor dict gives every task {data.names} a positive "
+                             f"weight (e.g. one over its loss scale), got {monitor!r}.")
+    elif monitor is not None and monitor not in data.names:
+        raise ValueError(f"monitor must name one of the tasks {data.names}, or weigh them "
+                         f"all ({{task: weight}}), got {monitor!r}.")
     if data.val is None and (patience is not None or monitor is not None):
         raise ValueError("patience and monitor use the validation loss, but the data have "
                          "no val split; drop them, or make one with "
@@ -68,7 +74,7 @@ def check_fit(model, data, weighting, penalty, lr, epochs, batch_size, patience,
 
 def fit(model: nn.Module, data, *, epochs: int = 100, lr: float = 1e-2, batch_size: int = 32,
         weight_decay: float = 0.0, weighting=equal_weights, penalty=None,
-        patience: int | None = None, restore_best: bool = True, monitor: str | None = None,
+        patience: int | None = None, restore_best: bool = True, monitor=None,
         progress: bool = True, device=None) -> pd.DataFrame:
     """Train `model` on `data.train` with Adam; return the history, one row per epoch.
 
@@ -80,12 +86,16 @@ def fit(model: nn.Module, data, *, epochs: int = 100, lr: float = 1e-2, batch_si
     - restore_best: end with the weights of the epoch with the lowest validation loss
       (without a val split, `data.val is None`: train every epoch and keep the last).
     - monitor: the task whose validation loss decides early stopping and the restored
-      epoch (default: the sum over tasks), e.g. the main task when the others only help.
+      epoch (default: the sum over tasks), e.g. the main task when the others only help;
+      or a dict {task: weight}, the weighted sum, e.g. each task's loss over its scale so
+      that no task's units decide when training stops; or a function data -> such a
+      dict (`fit_replicas` calls it on each replica's data).
 
     The history has columns epoch, train_loss, val_loss and val_loss[<task>] (losses summed
     over tasks, without weights or penalty); `history.attrs` holds `best_epoch` and
     `stopped_early`. `fit_replicas` trains many models this way at once.
     """
+    monitor = monitor(data) if callable(monitor) else monitor
     check_fit(model, data, weighting, penalty, lr, epochs, batch_size, patience, monitor)
     device = device or get_device()
     train = data.train.to(device)

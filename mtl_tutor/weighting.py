@@ -31,6 +31,7 @@ from .replica_weighting import (
     gradnorm_backward,
     pcgrad_backward,
     random_backward,
+    renormalise,
 )
 
 
@@ -140,7 +141,10 @@ class GradNorm(nn.Module):
     """GradNorm (Chen et al., 2018): learned task weights w_t (summing to T) that make
     the gradient norms G_t = ||d(w_t L_t)/dW|| on a shared layer W move towards the mean
     norm times r_t^alpha, where r_t is task t's loss relative to its first value, divided
-    by the mean of those: tasks that train slowly get larger gradients.
+    by the mean of those: tasks that train slowly get larger gradients. After every
+    update the weights are renormalised to sum to T, as in the paper, and kept positive
+    (at least `GRADNORM_FLOOR` before the rescaling): a large weight learning rate can
+    otherwise step a weight below 0, which would make its task's loss rise.
 
     `shared` is the weight of the last shared layer (e.g. model.trunk[-2].weight).
     """
@@ -158,8 +162,7 @@ class GradNorm(nn.Module):
         return sum(w * losses[name] for w, name in zip(self.w.detach(), self.names))
 
     def backward(self, losses):
-        with torch.no_grad():  # renormalise after the optimiser's last step
-            self.w.mul_(len(self.w) / self.w.sum())
+        renormalise(self.w)  # after the optimiser's last step: positive, summing to T
         L = torch.stack([losses[name] for name in self.names])
         if self.initial is None:
             self.initial = L.detach().clone()

@@ -5,7 +5,7 @@ import math
 import pytest
 
 import mtl_tutor as mt
-from mtl_tutor.compare import Arm, compare
+from mtl_tutor.compare import Arm, _edge, compare
 from mtl_tutor.problems import make_related_tasks
 
 SEEDS = [0, 1, 2]
@@ -98,10 +98,22 @@ def test_penalties_and_loss_weights_are_tuned_as_settings():
     assert set(result.runs["setting penalty"].dropna()) == {1e-3, 1e-1}
     edges = result.chosen.set_index("arm").edge
     assert all("penalty at its" in e for e in edges["l2"])  # two values: both are edges
-    assert all(e == "" for e in edges["weighted"])  # dicts of weights have no order
+    # a grid of weight dicts has an edge in each key that varies (here task0's weight)
+    assert all(e.startswith("weights at its ") and e.endswith(" (task0)")
+               for e in edges["weighted"])
     assert not math.isnan(result.paired("l2", "weighted").mean)
     with pytest.raises(ValueError, match="tunes 'penalty' but has no penalty function"):
         compare([Arm("x", stl, grid={"penalty": [1.0]})], data, SEEDS[:1], epochs=1)
+
+
+def test_a_grid_of_dicts_has_an_edge_in_each_key_that_varies():
+    grid = [{"a": 1.0, "b": w} for w in (10, 100, 1000)]
+    assert _edge(grid[0], grid) == "bottom (b)"
+    assert _edge(grid[1], grid) == ""
+    assert _edge(grid[2], grid) == "top (b)"
+    both = [{"a": 1, "b": 1}, {"a": 2, "b": 3}]
+    assert _edge(both[1], both) == "top (a) and top (b)"
+    assert _edge({"a": "x"}, [{"a": "x"}, {"a": "y"}]) == ""  # not numbers: no order
 
 
 def test_a_custom_validation_criterion_reads_the_val_split():

@@ -262,3 +262,31 @@ def test_monitor_stops_and_restores_on_one_tasks_validation_loss(data):
     with pytest.raises(ValueError, match="monitor must name one of the tasks"):
         mt.fit(mt.hard_sharing(data.n_features, (8,), data.tasks), data, epochs=1,
                monitor="task9", progress=False)
+
+
+def test_a_monitor_dict_stops_and_restores_on_the_weighted_validation_loss(data):
+    """Early stopping on sum_t weight_t * val_loss_t (e.g. each task's loss over its
+    scale), in fit and in fit_replicas alike; a dict must weigh every task."""
+    weights = {name: 10.0 ** -i for i, name in enumerate(data.names)}
+    settings = dict(epochs=30, lr=3e-2, patience=4, monitor=weights, progress=False)
+    mt.set_seed(0)
+    model = mt.hard_sharing(data.n_features, (32,), data.tasks)
+    history = mt.fit(model, data, **settings)
+    weighted = sum(w * history[f"val_loss[{n}]"] for n, w in weights.items())
+    assert history.attrs["best_epoch"] == int(history.loc[weighted.idxmin(), "epoch"])
+    val = mt.evaluate(model, data, "val")["loss"]
+    assert sum(w * val[n] for n, w in weights.items()) == pytest.approx(weighted.min(),
+                                                                          rel=1e-4)
+    models, generators = mt.seeded_models(
+        lambda: mt.hard_sharing(data.n_features, (32,), data.tasks), [0])
+    [again] = mt.fit_replicas(models, data, generators=generators, **settings)
+    assert again.attrs == history.attrs
+    # a function of the data gives each replica its own dict
+    models, generators = mt.seeded_models(
+        lambda: mt.hard_sharing(data.n_features, (32,), data.tasks), [0])
+    [again] = mt.fit_replicas(models, data, generators=generators,
+                              **{**settings, "monitor": lambda d: weights})
+    assert again.attrs == history.attrs
+    with pytest.raises(ValueError, match="gives every task"):
+        mt.fit(mt.hard_sharing(data.n_features, (8,), data.tasks), data, epochs=1,
+               monitor={data.names[0]: 1.0}, progress=False)

@@ -100,6 +100,46 @@ def test_gradnorm_trains_and_keeps_weights_summing_to_the_task_count():
     assert w[0] < w[1]  # the large-scale task's gradients are damped
 
 
+def test_gradnorm_keeps_its_weights_positive_and_summing_to_the_task_count():
+    # an update that stepped a weight below 0 (as a large weight rate can) is undone: the
+    # weight goes to a small floor and the weights are renormalised to sum to T
+    data = two_regressions(noise=(1.0, 1.0))
+    mt.set_seed(0)
+    model = mt.hard_sharing(data.n_features, (16,), data.tasks)
+    weighting = mt.weighting.GradNorm(data.tasks, model.trunk[0].weight)
+    with torch.no_grad():
+        weighting.w.copy_(torch.tensor([-0.5, 2.5]))
+    batch = data.train
+    preds = model(batch.x)
+    weighting.backward({t: (preds[t] - batch.y[t]).pow(2).mean() for t in data.names})
+    w = weighting.w.detach()
+    assert (w > 0).all() and w.sum().item() == pytest.approx(2.0)
+    # the replicas' GradNorm renormalises each row the same way
+    rows = torch.tensor([[-0.5, 2.5], [1.5, 0.5], [0.0, 0.0]])
+    mt.weighting.renormalise(rows)
+    assert (rows > 0).all()
+    torch.testing.assert_close(rows.sum(dim=1), torch.full((3,), 2.0))
+    torch.testing.assert_close(rows[1], torch.tensor([1.5, 0.5]))
+    torch.testing.assert_close(rows[2], torch.tensor([1.0, 1.0]))
+
+
+def test_gradnorm_with_a_large_weight_rate_keeps_every_weight_positive():
+    data = two_regressions(noise=(1.0, 1.0))
+    data.train.y["noisy"] = data.train.y["noisy"] * 10  # one task on a 10x larger scale
+
+    class Tracked(mt.weighting.GradNorm):
+        def backward(self, losses):  # record the weights each step uses
+            super().backward(losses)
+            self.lowest = min(getattr(self, "lowest", 2.0), self.w.min().item())
+
+    mt.set_seed(0)
+    model = mt.hard_sharing(data.n_features, (16,), data.tasks)
+    weighting = Tracked(data.tasks, model.trunk[0].weight, alpha=0.0, lr=0.3)
+    mt.fit(model, data, epochs=5, lr=0.01, batch_size=100, weighting=weighting,
+           progress=False)
+    assert weighting.lowest > 0
+
+
 def test_pcgrad_with_weights_projects_the_weighted_gradients():
     torch.manual_seed(1)
     model = torch.nn.Linear(3, 1)
