@@ -10,9 +10,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(p for p in (ROOT / "book").rglob("*.ipynb")
                    if ".ipynb_checkpoints" not in p.parts and "_build" not in p.parts)
-# chapters being rewritten on other branches, which add their own alt text: strict, so that
-# the marker goes once they have it
-REWRITTEN = {"hard_sharing"}
 
 
 def missing_alt_text(path: Path) -> list:
@@ -31,11 +28,7 @@ def missing_alt_text(path: Path) -> list:
     return missing
 
 
-@pytest.mark.parametrize("path", [
-    pytest.param(p, id=p.stem, marks=pytest.mark.xfail(
-        strict=True, reason="being rewritten on another branch, which adds its alt text"))
-    if p.stem in REWRITTEN else pytest.param(p, id=p.stem)
-    for p in NOTEBOOKS])
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_every_figure_has_alt_text(path):
     missing = missing_alt_text(path)
     assert not missing, f"figures without alt text (mystnb.image.alt): {missing}"
