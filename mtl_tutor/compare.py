@@ -125,6 +125,17 @@ def _edge(value, values) -> str:
     return ""
 
 
+def monitored_loss(history, monitor, data) -> float:
+    """The lowest validation loss that early stopping followed (`fit`'s `monitor`): the sum
+    over tasks, one task's, or a weighted sum ({task: weight}, or a function data -> one)."""
+    monitor = monitor(data) if callable(monitor) else monitor
+    if monitor is None:
+        return float(history["val_loss"].min())
+    if isinstance(monitor, dict):
+        return float(sum(w * history[f"val_loss[{t}]"] for t, w in monitor.items()).min())
+    return float(history[f"val_loss[{monitor}]"].min())
+
+
 def _train_arm(arm, datasets, seeds, select, score, settings) -> list:
     """Every configuration of `arm` for every seed, trained at once where the model's
     shape allows: one `fit_replicas` per distinct set of build settings."""
@@ -155,10 +166,10 @@ def _train_arm(arm, datasets, seeds, select, score, settings) -> list:
             vectorise=arm.vectorise, **{k: v for k, v in settings.items() if k != "lr"})
         for (number, config, _, seed), model, history in zip(runs, models, histories):
             data = datasets[seed]
-            column = "val_loss" if settings.get("monitor") is None else \
-                f"val_loss[{settings['monitor']}]"
-            criterion = (history[column].min() if select == "val loss" and column in history
-                         else select(model, data) if callable(select) else math.nan)
+            criterion = (
+                monitored_loss(history, settings.get("monitor"), data)
+                if select == "val loss" and "val_loss" in history
+                else select(model, data) if callable(select) else math.nan)
             rows.append({"arm": arm.name, "seed": seed, "configuration": number,
                          **{f"setting {k}": v for k, v in config.items()},
                          "validation": float(criterion), "parameters": count_parameters(model),

@@ -187,3 +187,18 @@ def test_an_arm_trains_on_its_own_view_of_each_seeds_data():
                      progress=False, **FIT)
     assert alone["validation"] == pytest.approx(history["val_loss[task0]"].min(), rel=1e-4)
     assert alone["error"] == pytest.approx(task0_error(model, d, "test")["error"], rel=1e-4)
+
+
+def test_a_weighted_monitor_chooses_on_the_loss_it_stopped_on():
+    weights = {"task0": 2.0, "task1": 1.0, "task2": 0.5}  # e.g. one over each loss's scale
+    arms = [Arm("STL", stl, grid={"weight_decay": DECAYS[:2]})]
+    result = compare(arms, data, SEEDS[:1], monitor=lambda d: weights, **FIT)
+    row = result.chosen.iloc[0]
+    assert math.isfinite(row["validation"])
+    d = data(0)
+    mt.set_seed(0)
+    model = stl(d)
+    history = mt.fit(model, d, weight_decay=row["setting weight_decay"], monitor=weights,
+                     progress=False, **FIT)
+    weighted = sum(w * history[f"val_loss[{t}]"] for t, w in weights.items())
+    assert row["validation"] == pytest.approx(weighted.min(), rel=1e-4)

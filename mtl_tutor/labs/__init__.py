@@ -9,7 +9,8 @@ Every check prints its verdict and returns a `Verdict`, which is true when the a
 """
 from .lab_auxiliary import check_gradient_reversal
 from .lab_mechanisms import check_shuffle
-from .lab_sharing import check_head_outputs, check_pairwise_penalty, check_total_loss
+from .lab_sharing import check_pairwise_penalty, check_total_loss
+from .lab_sharing_heads import check_head_outputs
 from .lab_tensor import check_mean_cosine
 from .verdict import Verdict
 
