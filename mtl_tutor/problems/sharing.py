@@ -1,6 +1,6 @@
 """Tools of the chapter on hard parameter sharing: the hidden-weight penalty every arm
 tunes, Baxter's curve a + b / N fitted to errors, and the cosines between the tasks'
-gradients on the trunk at each training step.
+gradients on the trunk at each training step. ::
 
     l2 = hidden_l2(model)                            # add c * l2 to the loss
     fit = fit_inverse_n([1, 2, 4], [0.3, 0.2, 0.15])  # {"a": ..., "b": ..., "r2": ...}

@@ -1,6 +1,6 @@
 """The soft-sharing chapter's arms: each penalty on the hidden weights as a function of a
 model (what `mt.Arm(penalty=...)` takes), the uncoupled twins that are its controls, the
-same pull on a shared trunk, and what a penalty did to the weights (a `compare` score).
+same pull on a shared trunk, and what a penalty did to the weights (a `compare` score). ::
 
     uncoupled = mt.Arm("STL + l2", stl, {"penalty": [0, 1e-3, 1e-2, 1e-1]},
                        penalty=hidden_penalty("uncoupled l2"))
