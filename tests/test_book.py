@@ -133,3 +133,33 @@ def test_visible_code_fits_the_page(path):
 def test_code_blocks_of_the_pages_fit_the_page(path):
     long = [line for line in fenced_code(path.read_text()) if len(line) > CODE_WIDTH]
     assert not long, f"lines over {CODE_WIDTH} characters (wrap them): {long[:5]}"
+
+
+def list_markers_in_maths(markdown: str) -> list:
+    """Prose lines that begin with "+ " or "* " and hold maths: MyST reads such a line as
+    a list item, which splits a formula wrapped onto it (a '+' that starts a line of a sum)."""
+    found, fences = [], []
+    for line in markdown.split("\n"):
+        stripped = line.strip()
+        if stripped.startswith("```"):  # code fences hide their lines; directives do not
+            if stripped == "```" and fences:
+                fences.pop()
+            else:
+                fences.append("directive" if stripped.startswith("```{") else "code")
+            continue
+        if "code" not in fences and re.match(r"[+*] ", line) and "$" in line:
+            found.append(line)
+    return found
+
+
+def test_the_list_marker_finder_finds_a_split_sum():
+    sum_split = "```{solution} ex\nTucker: $K_1 K_2\n+ D_1 K_1 = 296$.\n```"
+    assert list_markers_in_maths(sum_split) == ["+ D_1 K_1 = 296$."]
+    assert list_markers_in_maths("- a bullet with $x$\n```python\n+ $x$\n```") == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_formula_is_split_by_a_list_marker(path):
+    found = [line for cell in load(path)["cells"] if cell["cell_type"] == "markdown"
+             for line in list_markers_in_maths("".join(cell["source"]))]
+    assert not found, f"lines that MyST reads as list items inside maths (rewrap them): {found}"
