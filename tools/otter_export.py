@@ -73,6 +73,19 @@ assert sorted(_s.tolist()) == _y.tolist() and torch.equal(_s, ANSWER(_y, 7))""",
 import mtl_tutor as mt
 _M = torch.randn(4, 6, generator=torch.Generator().manual_seed(5))
 assert abs(float(ANSWER(_M)) - mt.tensors.mean_cosine(_M)) < 1e-5""",
+    "check_laf_factors": """import torch
+from mtl_tutor.labs.lab_tensor_factors import laf_reference
+_W = torch.randn(20, 6, generator=torch.Generator().manual_seed(8))
+for _t in (0.2, 0.5):
+    _L, _S = (torch.as_tensor(f).float() for f in ANSWER(_W.clone(), _t))
+    _wL, _wS = laf_reference(_W, _t)
+    assert _S.shape == _wS.shape and torch.allclose(_L @ _S, _wL @ _wS, atol=1e-4)
+    assert torch.allclose(_S @ _S.T, torch.eye(_S.shape[0]), atol=1e-4)""",
+    "check_auc": """import torch
+from mtl_tutor.labs.lab_tensor_factors import auc_reference
+_g = torch.Generator().manual_seed(9)
+_p, _n = torch.randint(0, 4, (7,), generator=_g).float(), torch.randn(12, generator=_g)
+assert abs(float(ANSWER(_p.clone(), _n.clone())) - auc_reference(_p, _n)) < 1e-6""",
     "check_head_outputs": """import torch
 _ = torch.manual_seed(11)
 _net = ANSWER(data.n_features, 12, data.tasks)

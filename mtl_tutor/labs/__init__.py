@@ -12,7 +12,9 @@ from .lab_mechanisms import check_shuffle
 from .lab_sharing import check_pairwise_penalty, check_total_loss
 from .lab_sharing_heads import check_head_outputs
 from .lab_tensor import check_mean_cosine
+from .lab_tensor_factors import check_auc, check_laf_factors
 from .verdict import Verdict
 
-__all__ = ["Verdict", "check_gradient_reversal", "check_head_outputs", "check_mean_cosine",
-           "check_pairwise_penalty", "check_shuffle", "check_total_loss"]
+__all__ = ["Verdict", "check_auc", "check_gradient_reversal", "check_head_outputs",
+           "check_laf_factors", "check_mean_cosine", "check_pairwise_penalty",
+           "check_shuffle", "check_total_loss"]
