@@ -65,6 +65,16 @@ for _scale in (2.0, 0.3):
     assert torch.equal(_y.detach(), _x.detach())
     _y.backward(_up.clone())
     assert torch.allclose(_x.grad, -_scale * _up)""",
+    "check_dann_loss": """import torch
+from mtl_tutor.adversarial import DomainAdversarialNet
+from mtl_tutor.labs.lab_auxiliary_dann import dann_reference
+_g = torch.Generator().manual_seed(13)
+_ = torch.manual_seed(13)
+_net = DomainAdversarialNet(3, hidden=6, feature_dim=2)
+_sx, _tx = torch.randn(9, 3, generator=_g), torch.randn(5, 3, generator=_g)
+_sy = (torch.rand(9, generator=_g) > 0.5).float()
+_want = dann_reference(_net, _sx, _sy, _tx)
+assert torch.isclose(torch.as_tensor(ANSWER(_net, _sx, _sy, _tx)), _want, rtol=1e-4)""",
     "check_shuffle": """import torch
 _y = torch.arange(30.0)
 _s = ANSWER(_y, 7)

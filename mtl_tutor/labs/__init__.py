@@ -8,6 +8,7 @@ Every check prints its verdict and returns a `Verdict`, which is true when the a
 (for scripts and autograders; a notebook shows only the printed message).
 """
 from .lab_auxiliary import check_gradient_reversal
+from .lab_auxiliary_dann import check_dann_loss
 from .lab_mechanisms import check_shuffle
 from .lab_sharing import check_pairwise_penalty, check_total_loss
 from .lab_sharing_heads import check_head_outputs
@@ -15,6 +16,6 @@ from .lab_tensor import check_mean_cosine
 from .lab_tensor_factors import check_auc, check_laf_factors
 from .verdict import Verdict
 
-__all__ = ["Verdict", "check_auc", "check_gradient_reversal", "check_head_outputs",
-           "check_laf_factors", "check_mean_cosine", "check_pairwise_penalty",
-           "check_shuffle", "check_total_loss"]
+__all__ = ["Verdict", "check_auc", "check_dann_loss", "check_gradient_reversal",
+           "check_head_outputs", "check_laf_factors", "check_mean_cosine",
+           "check_pairwise_penalty", "check_shuffle", "check_total_loss"]
