@@ -75,6 +75,14 @@ _sx, _tx = torch.randn(9, 3, generator=_g), torch.randn(5, 3, generator=_g)
 _sy = (torch.rand(9, generator=_g) > 0.5).float()
 _want = dann_reference(_net, _sx, _sy, _tx)
 assert torch.isclose(torch.as_tensor(ANSWER(_net, _sx, _sy, _tx)), _want, rtol=1e-4)""",
+    "check_noisy_copies": """import torch
+_f = torch.linspace(-1, 1, 3000)
+_c = torch.as_tensor(ANSWER(_f.clone(), 4, 0.3, 21)).double()
+assert _c.shape == (3000, 4) and torch.equal(_c, torch.as_tensor(ANSWER(_f.clone(), 4, 0.3, 21)).double())
+_r = _c - _f.double()[:, None]
+assert ((_r.std(0) - 0.3).abs() < 0.03).all() and (torch.corrcoef(_r.T) - torch.eye(4)).abs().max() < 0.1""",
+    "check_parameter_count": """assert ANSWER(9, 5, 3, False) == 3 * (9 * 5 + 5 + 5 + 1)
+assert ANSWER(9, 5, 3, True) == 9 * 5 + 5 + 3 * (5 + 1)""",
     "check_shuffle": """import torch
 _y = torch.arange(30.0)
 _s = ANSWER(_y, 7)

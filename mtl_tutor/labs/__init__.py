@@ -10,6 +10,7 @@ Every check prints its verdict and returns a `Verdict`, which is true when the a
 from .lab_auxiliary import check_gradient_reversal
 from .lab_auxiliary_dann import check_dann_loss
 from .lab_mechanisms import check_shuffle
+from .lab_mechanisms_parts import check_noisy_copies, check_parameter_count
 from .lab_sharing import check_pairwise_penalty, check_total_loss
 from .lab_sharing_heads import check_head_outputs
 from .lab_tensor import check_mean_cosine
@@ -18,4 +19,5 @@ from .verdict import Verdict
 
 __all__ = ["Verdict", "check_auc", "check_dann_loss", "check_gradient_reversal",
            "check_head_outputs", "check_laf_factors", "check_mean_cosine",
-           "check_pairwise_penalty", "check_shuffle", "check_total_loss"]
+           "check_noisy_copies", "check_pairwise_penalty", "check_parameter_count",
+           "check_shuffle", "check_total_loss"]
