@@ -219,3 +219,74 @@ def test_dann_loss_rejects(capsys, name):
 
 def test_twenty_wrong_answers():
     assert len(WRONG) >= 20
+
+
+# --- the reversal's schedule ------------------------------------------------------------------
+
+import math  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from mtl_tutor.labs.lab_auxiliary_dann import schedule_reference  # noqa: E402
+
+
+def schedule(p):
+    return 2 / (1 + math.exp(-10 * p)) - 1
+
+
+SCHEDULE_RIGHT = {
+    "math": schedule,
+    "torch": lambda p: 2 * torch.sigmoid(torch.tensor(10.0 * p)) - 1,
+    "numpy": lambda p: 2 / (1 + np.exp(-10 * p)) - 1,
+    "tanh": lambda p: math.tanh(5 * p),
+    "expit": lambda p: float(2 * (1 / (1 + math.exp(-10 * p))) - 1),
+}
+
+
+def judge_schedule(capsys, fn):
+    ok = labs.check_reversal_schedule(fn)
+    return bool(ok), capsys.readouterr().out
+
+
+SCHEDULE_WRONG = {
+    "no minus one": (lambda p: 2 / (1 + math.exp(-10 * p)), "subtract 1"),
+    "the sigmoid": (lambda p: 1 / (1 + math.exp(-10 * p)), "sigmoid itself"),
+    "exponent's sign": (lambda p: 2 / (1 + math.exp(10 * p)) - 1, "-10 p"),
+    "no gamma": (lambda p: 2 / (1 + math.exp(-p)) - 1, "gamma = 10"),
+    "one minus exp": (lambda p: 1 - math.exp(-10 * p), "not 1 - exp"),
+    "tanh(10 p)": (lambda p: math.tanh(10 * p), "not tanh(10 p)"),
+    "straight ramp": (lambda p: p, "straight ramp"),
+    "constant one": (lambda p: 1.0, "must depend on the progress"),
+    "gamma 5": (lambda p: 2 / (1 + math.exp(-5 * p)) - 1, "should be"),
+    "in percent": (lambda p: 2 / (1 + math.exp(-10 * p * 100)) - 1, "should be"),
+    "decreasing": (lambda p: 1 - schedule(p), "should be"),
+    "negated": (lambda p: -schedule(p), "should be"),
+    "squared": (lambda p: schedule(p) ** 2, "should be"),
+    "halved": (lambda p: schedule(p) / 2, "should be"),
+    "zero": (lambda p: 0.0, "should be"),
+    "a string": (lambda p: "0.5", "one number"),
+    "a list": (lambda p: [schedule(p)], "one number"),
+    "a bool": (lambda p: p > 0, "one number"),
+    "nan": (lambda p: float("nan"), "should be"),
+    "library": (lambda p: schedule_reference(p), "mtl_tutor's own"),
+    "crash": (lambda p: p.item(), "raised AttributeError"),
+    "stub": (_stub, "no answer yet"),
+    "otter stub": (_ellipsis, "no answer yet"),
+}
+
+
+@pytest.mark.parametrize("name", SCHEDULE_RIGHT)
+def test_schedule_accepts(capsys, name):
+    ok, out = judge_schedule(capsys, SCHEDULE_RIGHT[name])
+    assert ok and out.startswith("Correct:"), out
+
+
+@pytest.mark.parametrize("name", SCHEDULE_WRONG)
+def test_schedule_rejects(capsys, name):
+    fn, words = SCHEDULE_WRONG[name]
+    ok, out = judge_schedule(capsys, fn)
+    assert not ok and words in out, out
+
+
+def test_twenty_wrong_schedules():
+    assert len(SCHEDULE_WRONG) >= 20

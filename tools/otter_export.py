@@ -83,6 +83,9 @@ _r = _c - _f.double()[:, None]
 assert ((_r.std(0) - 0.3).abs() < 0.03).all() and (torch.corrcoef(_r.T) - torch.eye(4)).abs().max() < 0.1""",
     "check_parameter_count": """assert ANSWER(9, 5, 3, False) == 3 * (9 * 5 + 5 + 5 + 1)
 assert ANSWER(9, 5, 3, True) == 9 * 5 + 5 + 3 * (5 + 1)""",
+    "check_reversal_schedule": """import math
+for _p in (0.02, 0.3, 0.8):
+    assert abs(float(ANSWER(_p)) - (2 / (1 + math.exp(-10 * _p)) - 1)) < 1e-6""",
     "check_shuffle": """import torch
 _y = torch.arange(30.0)
 _s = ANSWER(_y, 7)

@@ -8,7 +8,7 @@ Every check prints its verdict and returns a `Verdict`, which is true when the a
 (for scripts and autograders; a notebook shows only the printed message).
 """
 from .lab_auxiliary import check_gradient_reversal
-from .lab_auxiliary_dann import check_dann_loss
+from .lab_auxiliary_dann import check_dann_loss, check_reversal_schedule
 from .lab_mechanisms import check_shuffle
 from .lab_mechanisms_parts import check_noisy_copies, check_parameter_count
 from .lab_sharing import check_pairwise_penalty, check_total_loss
@@ -20,4 +20,4 @@ from .verdict import Verdict
 __all__ = ["Verdict", "check_auc", "check_dann_loss", "check_gradient_reversal",
            "check_head_outputs", "check_laf_factors", "check_mean_cosine",
            "check_noisy_copies", "check_pairwise_penalty", "check_parameter_count",
-           "check_shuffle", "check_total_loss"]
+           "check_reversal_schedule", "check_shuffle", "check_total_loss"]

@@ -1,6 +1,10 @@
-"""Check for Lab 3's second exercise: the loss of one domain-adversarial training step,
-the label loss on the labelled source batch plus the domain loss on the source and the
-target batch, through the model's gradient reversal layer."""
+"""Checks for Lab 3's second and third exercises: the loss of one domain-adversarial
+training step (the label loss on the labelled source batch plus the domain loss on the
+source and the target batch, through the model's gradient reversal layer), and Ganin et
+al.'s schedule for the reversal's scale."""
+import math
+
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -136,3 +140,65 @@ def _value_hint(value, want, label, domain, model, source_x, source_y, target_x)
     return (f"the loss should be {want:.4g}, got {value:.4g}: binary cross-entropy on the "
             "logits (F.binary_cross_entropy_with_logits) for the source labels, plus the "
             "same for the domain (source 0, target 1).")
+
+
+GAMMA = 10.0  # Ganin et al.'s value
+
+
+def schedule_reference(progress: float) -> float:
+    """Ganin et al.'s ramp of the reversal's scale: 2 / (1 + exp(-10 p)) - 1, from 0 at the
+    start of training (p = 0) towards 1 at its end (p = 1)."""
+    return 2.0 / (1.0 + math.exp(-GAMMA * progress)) - 1.0
+
+
+PROGRESS = (0.0, 0.05, 0.1, 0.25, 0.5, 1.0)
+
+
+@_safe
+def check_reversal_schedule(fn):
+    """Exercise: `fn(progress)` returns the reversal's scale for the fraction of training
+    done, `progress` between 0 and 1: 2 / (1 + exp(-10 progress)) - 1."""
+    borrowed = _borrowed(fn, [schedule_reference])
+    if borrowed:
+        return _do_it_yourself(borrowed)
+    values = {}
+    for progress in PROGRESS:
+        ok, value = _call(fn, progress, watch=[schedule_reference])
+        if not ok:
+            return _report(False, value)
+        if isinstance(value, torch.Tensor) and value.numel() == 1:
+            value = value.item()
+        elif isinstance(value, (np.ndarray, np.generic)) and np.size(value) == 1:
+            value = value.item()
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return _report(False, f"return one number, got {type(value).__name__}.")
+        values[progress] = float(value)
+    wrong = [p for p in PROGRESS if not abs(values[p] - schedule_reference(p)) <= 1e-6]
+    if wrong:
+        p = wrong[0]
+        return _report(False, f"at progress {p} the scale should be "
+                              f"{schedule_reference(p):.4g}, got {values[p]:.4g}: "
+                              + _schedule_hint(values))
+    return _report(True, "the scale starts at 0, while the features are still random, and "
+                         "rises towards 1.")
+
+
+def _schedule_hint(values: dict) -> str:
+    rules = [
+        (lambda p: 2 / (1 + math.exp(-GAMMA * p)), "subtract 1: the scale must start at 0."),
+        (lambda p: 1 / (1 + math.exp(-GAMMA * p)), "that is the sigmoid itself; the "
+         "schedule is 2 * sigmoid(10 p) - 1."),
+        (lambda p: 2 / (1 + math.exp(GAMMA * p)) - 1, "the exponent is -10 p: the scale "
+         "rises from 0 towards 1, it does not fall."),
+        (lambda p: 2 / (1 + math.exp(-p)) - 1, "multiply the progress by gamma = 10."),
+        (lambda p: 1 - math.exp(-GAMMA * p), "close, but the schedule is "
+         "2 / (1 + exp(-10 p)) - 1, not 1 - exp(-10 p)."),
+        (lambda p: math.tanh(GAMMA * p), "close (it equals tanh(5 p)), but not tanh(10 p)."),
+        (lambda p: p, "a straight ramp is not Ganin et al.'s schedule: "
+                      "2 / (1 + exp(-10 p)) - 1."),
+        (lambda p: 1.0, "the scale must depend on the progress: it starts at 0."),
+    ]
+    for rule, hint in rules:
+        if all(abs(v - rule(p)) <= 1e-6 for p, v in values.items()):
+            return hint
+    return "2 / (1 + exp(-10 * progress)) - 1."
