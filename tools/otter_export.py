@@ -78,9 +78,11 @@ assert torch.isclose(torch.as_tensor(ANSWER(_net, _sx, _sy, _tx)), _want, rtol=1
     "check_noisy_copies": """import torch
 _f = torch.linspace(-1, 1, 3000)
 _c = torch.as_tensor(ANSWER(_f.clone(), 4, 0.3, 21)).double()
-assert _c.shape == (3000, 4) and torch.equal(_c, torch.as_tensor(ANSWER(_f.clone(), 4, 0.3, 21)).double())
+_again = torch.as_tensor(ANSWER(_f.clone(), 4, 0.3, 21)).double()
+assert _c.shape == (3000, 4) and torch.equal(_c, _again)
 _r = _c - _f.double()[:, None]
-assert ((_r.std(0) - 0.3).abs() < 0.03).all() and (torch.corrcoef(_r.T) - torch.eye(4)).abs().max() < 0.1""",
+assert ((_r.std(0) - 0.3).abs() < 0.03).all()
+assert (torch.corrcoef(_r.T) - torch.eye(4)).abs().max() < 0.1""",
     "check_parameter_count": """assert ANSWER(9, 5, 3, False) == 3 * (9 * 5 + 5 + 5 + 1)
 assert ANSWER(9, 5, 3, True) == 9 * 5 + 5 + 3 * (5 + 1)""",
     "check_reversal_schedule": """import math
