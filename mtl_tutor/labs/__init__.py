@@ -12,7 +12,10 @@ from .lab_mechanisms import check_shuffle
 from .lab_sharing import check_pairwise_penalty, check_total_loss
 from .lab_sharing_heads import check_head_outputs
 from .lab_tensor import check_mean_cosine
+from .lab_weighting import check_delta_m, check_uncertainty_loss
+from .lab_weighting_pcgrad import check_pcgrad
 from .verdict import Verdict
 
-__all__ = ["Verdict", "check_gradient_reversal", "check_head_outputs", "check_mean_cosine",
-           "check_pairwise_penalty", "check_shuffle", "check_total_loss"]
+__all__ = ["Verdict", "check_delta_m", "check_gradient_reversal", "check_head_outputs",
+           "check_mean_cosine", "check_pairwise_penalty", "check_pcgrad", "check_shuffle",
+           "check_total_loss", "check_uncertainty_loss"]
