@@ -114,7 +114,7 @@ UNC_WRONG = {
     "log_var changed in place": (_in_place_log_var, "in place"),
     "library module": (_library_module, "mtl_tutor's own"),
     "library renamed": (_renamed_library, "mtl_tutor's own"),
-    "crash": (lambda L, s: L["amount"], "raised"),
+    "crash": (lambda L, s: L.amount, "raised AttributeError"),
     "stub": (_stub, "no answer yet"),
     "otter stub": (_ellipsis, "no answer yet"),
     "returns None": (lambda L, s: None, "no answer yet"),
