@@ -109,6 +109,27 @@ from mtl_tutor.labs.lab_tensor_factors import auc_reference
 _g = torch.Generator().manual_seed(9)
 _p, _n = torch.randint(0, 4, (7,), generator=_g).float(), torch.randn(12, generator=_g)
 assert abs(float(ANSWER(_p.clone(), _n.clone())) - auc_reference(_p, _n)) < 1e-6""",
+    "check_uncertainty_loss": """import torch
+_L = torch.tensor([3.0, 0.2, 1.5], requires_grad=True)
+_s = torch.tensor([1.1, -0.6, 0.0], requires_grad=True)
+_v = ANSWER(_L, _s)
+assert torch.isclose(_v, (0.5 * torch.exp(-_s) * _L + 0.5 * _s).sum().detach())
+_v.backward()
+assert torch.allclose(_s.grad, (0.5 - 0.5 * torch.exp(-_s) * _L).detach())""",
+    "check_pcgrad": """import torch
+_g = torch.randn(4, 6, generator=torch.Generator().manual_seed(9))
+_kept = _g.clone()
+_out = _g.clone()
+for _t in range(4):
+    for _u in range(4):
+        _d = _out[_t] @ _g[_u]
+        if _u != _t and _d < 0:
+            _out[_t] = _out[_t] - _d / _g[_u].pow(2).sum() * _g[_u]
+assert torch.allclose(ANSWER(_g), _out, atol=1e-5) and torch.equal(_g, _kept)""",
+    "check_delta_m": """_e = {"x": 1.2, "y": 0.05, "z": 300.0}
+_r = {"z": 250.0, "x": 1.5, "y": 0.04}
+_want = sum((_e[t] - _r[t]) / _r[t] for t in _r) / 3
+assert abs(float(ANSWER(_e, _r)) - _want) < 1e-6""",
     "check_head_outputs": """import torch
 _ = torch.manual_seed(11)
 _net = ANSWER(data.n_features, 12, data.tasks)

@@ -15,9 +15,12 @@ from .lab_sharing import check_pairwise_penalty, check_total_loss
 from .lab_sharing_heads import check_head_outputs
 from .lab_tensor import check_mean_cosine
 from .lab_tensor_factors import check_auc, check_laf_factors
+from .lab_weighting import check_delta_m, check_uncertainty_loss
+from .lab_weighting_pcgrad import check_pcgrad
 from .verdict import Verdict
 
-__all__ = ["Verdict", "check_auc", "check_dann_loss", "check_gradient_reversal",
-           "check_head_outputs", "check_laf_factors", "check_mean_cosine",
-           "check_noisy_copies", "check_pairwise_penalty", "check_parameter_count",
-           "check_reversal_schedule", "check_shuffle", "check_total_loss"]
+__all__ = ["Verdict", "check_auc", "check_dann_loss", "check_delta_m",
+           "check_gradient_reversal", "check_head_outputs", "check_laf_factors",
+           "check_mean_cosine", "check_noisy_copies", "check_pairwise_penalty",
+           "check_parameter_count", "check_pcgrad", "check_reversal_schedule",
+           "check_shuffle", "check_total_loss", "check_uncertainty_loss"]
