@@ -1,5 +1,5 @@
 """Lab 6's linear multi-task problem: T regression tasks that share one design matrix X
-(every example has a target for every task), so that scikit-learn's MultiTaskLasso applies.
+(every example has a target for every task), so that scikit-learn's MultiTaskLasso applies::
 
     problem = make_shared_design_tasks(n_tasks=5, overlap=0.0, seed=0)
     problem.X_train.shape, problem.Y_train.shape, problem.W.shape  # (n, d), (n, T), (d, T)
