@@ -2,7 +2,8 @@
 (every example has a target for every task), so that scikit-learn's MultiTaskLasso applies::
 
     problem = make_shared_design_tasks(n_tasks=5, overlap=0.0, seed=0)
-    problem.X_train.shape, problem.Y_train.shape, problem.W.shape  # (n, d), (n, T), (d, T)
+    problem.X_train.shape, problem.Y_train.shape  # (n, d) and (n, T)
+    problem.W.shape  # (d, T): features x tasks
 
 Each task uses `n_relevant` features; a fraction `overlap` of them is used by every task,
 the rest are the task's own. Targets are Y = X W + noise, in NumPy arrays.
