@@ -63,9 +63,11 @@ def test_otter_student_versions_hold_no_solution(tmp_path):
         assert not leaked, (master.name, leaked)
 
 
-def test_grading_gives_the_solution_full_marks_and_the_stub_none(tmp_path):
-    """Lab 4 (the quickest to run) graded locally with otter run, as a course would."""
-    lab = ROOT / "book" / "labs" / "lab_tensor.ipynb"
+@pytest.mark.parametrize("name", ["lab_tensor", "lab_linear"])
+def test_grading_gives_the_solution_full_marks_and_the_stub_none(tmp_path, name):
+    """Labs 4 and 6 (the quickest to run) graded locally with otter run, as a course
+    would."""
+    lab = ROOT / "book" / "labs" / f"{name}.ipynb"
     (master,) = otter_export.main(tmp_path / "masters", [lab])
     dist = assign(master, tmp_path / "dist")
     (zipped,) = (dist / "autograder").glob("*.zip")

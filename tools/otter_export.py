@@ -137,6 +137,28 @@ _x = data.test.x[:7] if data.test.shared_inputs else data.test.x[:, :7]
 _out = _net(_x)
 assert all(_out[name].shape == (7,) for name in data.names)
 assert len({_out[name].sum().item() for name in data.names}) == len(data.names)""",
+    "check_soft_threshold": """import numpy as np
+_V = np.random.default_rng(9).normal(size=(7, 3))
+_V[2] = 0.0
+_want = np.sign(_V) * np.maximum(np.abs(_V) - 0.3, 0.0)
+assert np.allclose(ANSWER(_V.copy(), 0.3), _want)""",
+    "check_group_soft_threshold": """import numpy as np
+_V = np.random.default_rng(8).normal(size=(7, 3))
+_V[4] = 0.0
+_norms = np.linalg.norm(_V, axis=1, keepdims=True)
+_want = _V * np.maximum(0.0, 1.0 - 1.1 / np.maximum(_norms, 1.1))
+assert np.allclose(ANSWER(_V.copy(), 1.1), _want)""",
+    "check_proximal_gradient": """import numpy as np
+from sklearn.linear_model import MultiTaskLasso
+_rng = np.random.default_rng(17)
+_X = _rng.normal(size=(40, 8))
+_Y = _X[:, :3] @ _rng.normal(size=(3, 3)) + 0.3 * _rng.normal(size=(40, 3))
+_prox = lambda V, tau: V * np.maximum(  # noqa: E731
+    0.0, 1.0 - tau / np.maximum(np.linalg.norm(V, axis=1, keepdims=True), tau))
+_W = ANSWER(_X, _Y, 0.05, _prox, 1e-9, 100_000)
+_ref = MultiTaskLasso(alpha=0.05, fit_intercept=False, tol=1e-14,
+                      max_iter=200_000).fit(_X, _Y).coef_.T
+assert np.linalg.norm(_W - _ref) <= 1e-4 * np.linalg.norm(_ref)""",
 }
 CHECK = re.compile(r"^labs\.(check_\w+)\((.+?)\)\s*(?:#.*)?$")
 # Otter's tests compare printed output (doctest), so the check's message is kept quiet.
