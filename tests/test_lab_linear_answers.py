@@ -8,22 +8,9 @@ import warnings
 import numpy as np
 import pytest
 import sklearn.linear_model as sk
+from lab_answers import _ellipsis, _stub, judge
 
 from mtl_tutor import labs
-
-
-def judge(capsys, check, fn):
-    ok = check(fn)
-    return bool(ok), capsys.readouterr().out
-
-
-def _stub(*args):
-    raise NotImplementedError("Exercise: write your answer here, then run the check.")
-
-
-def _ellipsis(*args):
-    ...  # what Otter's student version leaves in place of the solution
-
 
 # --- Exercise 1: the lasso's prox -----------------------------------------------------
 

@@ -4,24 +4,11 @@ that names its mistake: the test asserts the hint's key words)."""
 import numpy as np
 import pytest
 import torch
+from lab_answers import _ellipsis, _stub, judge
 
 import mtl_tutor as mt
 from mtl_tutor import labs
 from mtl_tutor.problems import mechanisms
-
-
-def judge(capsys, check, fn):
-    ok = check(fn)
-    return bool(ok), capsys.readouterr().out
-
-
-def _stub(*args):
-    raise NotImplementedError("Exercise: write your answer here, then run the check.")
-
-
-def _ellipsis(*args):
-    ...  # what Otter's student version leaves in place of the solution
-
 
 # --- noisy copies ---------------------------------------------------------------------------
 

@@ -6,23 +6,10 @@ import pytest
 import scipy.stats
 import sklearn.metrics
 import torch
+from lab_answers import _ellipsis, _stub, judge
 
 import mtl_tutor as mt
 from mtl_tutor import labs
-
-
-def judge(capsys, check, fn):
-    ok = check(fn)
-    return bool(ok), capsys.readouterr().out
-
-
-def _stub(*args):
-    raise NotImplementedError("Exercise: write your answer here, then run the check.")
-
-
-def _ellipsis(*args):
-    ...  # what Otter's student version leaves in place of the solution
-
 
 # --- the LAF initialisation ----------------------------------------------------------------
 

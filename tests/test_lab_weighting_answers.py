@@ -8,26 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from lab_answers import _ellipsis, _stub, judge
 
 import mtl_tutor as mt
 from mtl_tutor import labs
 from mtl_tutor.delta_m import delta_m as library_delta_m
 from mtl_tutor.gradient_solvers import project_conflicts
 from mtl_tutor.weighting import PCGrad, UncertaintyWeighting
-
-
-def judge(capsys, check, *args):
-    ok = check(*args)
-    return bool(ok), capsys.readouterr().out
-
-
-def _stub(*args):
-    raise NotImplementedError("Exercise: write your answer here, then run the check.")
-
-
-def _ellipsis(*args):
-    ...  # what Otter's student version leaves in place of the solution
-
 
 # --- Part 1: the uncertainty-weighted loss ------------------------------------------------
 
