@@ -150,7 +150,7 @@ def _check_prox(fn, reference, wrong, name, done) -> Verdict:
 @_safe
 def check_soft_threshold(fn) -> Verdict:
     """Exercise: `fn(V, tau)` returns the lasso's proximal operator, every entry shrunk
-    towards 0 by tau: sign(v) max(|v| - tau, 0), as a new float array."""
+    towards 0 by tau, ``sign(v) * max(abs(v) - tau, 0)``, as a new float array."""
     return _check_prox(fn, soft, _wrong_entrywise, "soft thresholding",
                        "every entry shrinks by tau towards 0, and the small ones vanish.")
 
