@@ -90,8 +90,8 @@ def _step_words(counted, alpha, L) -> str:
 
 @_safe
 def check_proximal_gradient(fn) -> Verdict:
-    """Exercise: `fn(X, Y, alpha, prox, tol, max_iter)` minimises (1/(2n)) ||Y - X W||_F^2
-    + alpha * penalty(W) by proximal gradient with the step 1/L, where `prox(V, tau)` is the
+    """Exercise: `fn(X, Y, alpha, prox, tol, max_iter)` minimises (1/(2n)) ||Y - X W||_F^2 +
+    alpha * penalty(W) by proximal gradient with the step 1/L, where `prox(V, tau)` is the
     penalty's proximal operator; it stops when the gradient mapping's norm is at most
     `tol`, warns (warnings.warn) when it reaches `max_iter` iterations, and returns W."""
     X, Y = _problem()
