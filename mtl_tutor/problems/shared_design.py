@@ -12,19 +12,15 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from .linear import overlap_counts
+
 
 def make_shared_design_tasks(n_tasks=5, n_features=50, n_relevant=5, overlap=1.0,
                              n_train=30, n_val=30, n_test=500, noise=0.5, seed=0):
     """A SimpleNamespace with X_train, Y_train, X_val, Y_val, X_test, Y_test (inputs
     x ~ N(0, I), one column of Y per task), the true task matrix W (features x tasks) and
     its support (a boolean matrix of the same shape)."""
-    if not 0.0 <= overlap <= 1.0:
-        raise ValueError(f"overlap must lie in [0, 1], got {overlap}.")
-    shared = round(overlap * n_relevant)
-    own = n_relevant - shared
-    if shared + n_tasks * own > n_features:
-        raise ValueError(f"{n_tasks} tasks with {own} features of their own and {shared} "
-                         f"shared need {shared + n_tasks * own} features; raise n_features.")
+    shared, own = overlap_counts(n_tasks, n_features, n_relevant, overlap)
     rng = np.random.default_rng(seed)
     order = rng.permutation(n_features)
     support = np.zeros((n_features, n_tasks), dtype=bool)
