@@ -90,8 +90,8 @@ def _problem(value, model, source_x, source_y, target_x):
     want = dann_reference(model, source_x, source_y, target_x)
     label, domain = _parts(model, source_x, source_y, target_x)
     if not torch.isclose(value, want, rtol=1e-4, atol=1e-6):
-        return _value_hint(float(value), float(want), label, domain, model, source_x,
-                           source_y, target_x)
+        return _value_hint(float(value.detach()), float(want.detach()), label, domain,
+                           model, source_x, source_y, target_x)
     got, expected = _gradients(model, value), _gradients(model, want)
     for name, g in expected.items():
         if not torch.allclose(got[name], g, rtol=1e-3, atol=1e-6):
@@ -103,6 +103,7 @@ def _problem(value, model, source_x, source_y, target_x):
     return None
 
 
+@torch.no_grad()
 def _parts(model, source_x, source_y, target_x):
     out = model(torch.cat([source_x, target_x]))
     n = len(source_x)
@@ -111,6 +112,7 @@ def _parts(model, source_x, source_y, target_x):
             float(F.binary_cross_entropy_with_logits(out["domain"], domain)))
 
 
+@torch.no_grad()
 def _value_hint(value, want, label, domain, model, source_x, source_y, target_x) -> str:
     out = model(torch.cat([source_x, target_x]))
     n = len(source_x)
