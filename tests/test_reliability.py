@@ -91,11 +91,14 @@ def test_a_notebook_executed_twice_gives_identical_text(tmp_path):
     nbformat = pytest.importorskip("nbformat")
     from nbclient import NotebookClient
 
+    # Lab 4 trains replicas of two architectures and tests claims in about 25 CPU
+    # seconds; nbval compares every notebook's run with its stored one as well.
+    path = ROOT / "book" / "labs" / "lab_tensor.ipynb"
     runs = []
     for _ in range(2):
-        nb = nbformat.read(ROOT / "book" / "why_mtl.ipynb", as_version=4)
+        nb = nbformat.read(path, as_version=4)
         NotebookClient(nb, timeout=300, kernel_name="python3",
-                       resources={"metadata": {"path": str(ROOT / "book")}}).execute()
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
         runs.append(text_outputs(nb))
     assert runs[0] == runs[1]
-    assert json.dumps(runs[0]).count("test error") > 0  # the experiment's table is in there
+    assert json.dumps(runs[0]).count("balanced error") > 0  # the experiment's table
