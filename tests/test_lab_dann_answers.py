@@ -168,7 +168,28 @@ def _per_example(model, source_x, source_y, target_x):
                                               reduction="none")
 
 
+def _scaled_twice(model, source_x, source_y, target_x):
+    out = model(torch.cat([source_x, target_x]))
+    label = F.binary_cross_entropy_with_logits(out["label"][:len(source_x)], source_y)
+    domain = F.binary_cross_entropy_with_logits(out["domain"], _domains(source_x, target_x))
+    return label + model.domain[0].scale * domain
+
+
+def _library_reversal_fixed(model, source_x, source_y, target_x):
+    """Skips the model's own reversal layer for the library's, at a fixed scale of 1."""
+    from mtl_tutor.adversarial import reverse_gradient
+    h = model.features(torch.cat([source_x, target_x]))
+    domain_logits = model.domain[1:](reverse_gradient(h, 1.0)).squeeze(-1)
+    label = F.binary_cross_entropy_with_logits(
+        model.label(h[:len(source_x)]).squeeze(-1), source_y)
+    return label + F.binary_cross_entropy_with_logits(domain_logits,
+                                                      _domains(source_x, target_x))
+
+
 WRONG = {
+    "domain loss times the reversal's scale": (_scaled_twice, "do not multiply"),
+    "library reversal at a fixed scale": (_library_reversal_fixed,
+                                          "wrong gradient for the features"),
     "label loss only": (_label_only, "label loss alone"),
     "domain loss only": (_domain_only, "domain loss alone"),
     "domain loss on the source only": (_source_domain_only, "target batch too"),

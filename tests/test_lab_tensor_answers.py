@@ -235,6 +235,10 @@ AUC_WRONG = {
                                                               n.sort().values)]),
                    "AUC should be"),
     "medians": (lambda p, n: float(p.median() > n.median()), "AUC should be"),
+    "above the negatives' mean": (lambda p, n: float((p > n.mean()).float().mean()),
+                                  "negatives' mean"),
+    "above the negatives' median": (lambda p, n: float((p > n.median()).float().mean()),
+                                    "AUC should be"),
     "sklearn": (lambda p, n: sklearn.metrics.roc_auc_score(
         np.r_[np.ones(len(p)), np.zeros(len(n))], np.r_[p.numpy(), n.numpy()]),
         "roc_auc_score"),

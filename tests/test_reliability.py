@@ -79,10 +79,17 @@ def test_offline_wrapper_blocks_the_network_where_the_machine_allows():
 
 
 def text_outputs(nb):
+    """Each cell's text: its streams joined (the kernel may split a print into several
+    stream messages, as nbval allows for), then each result's plain text."""
     out = []
     for cell in nb.cells:
-        for o in cell.get("outputs", []):
-            out.append(o.get("text") or o.get("data", {}).get("text/plain"))
+        outputs = cell.get("outputs", [])
+        streams = {}
+        for o in outputs:
+            if o.get("output_type") == "stream":
+                streams[o["name"]] = streams.get(o["name"], "") + "".join(o["text"])
+        out.append((streams, [o.get("data", {}).get("text/plain") for o in outputs
+                              if o.get("output_type") != "stream"]))
     return out
 
 

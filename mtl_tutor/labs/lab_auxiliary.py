@@ -5,7 +5,7 @@ from .verdict import Verdict, _borrowed, _call, _do_it_yourself, _report, _safe,
 
 # The scales the check tries, each with its own incoming gradient: one scale alone cannot
 # tell "-scale" from a number written into the code.
-SCALES = (0.5, 2.0, 1.0, 0.1)
+SCALES = (0.5, 2.0, 1.0, 0.1, -1.0)  # -1: Question 4's wrong-sign layer
 
 
 def _library():
@@ -79,6 +79,8 @@ def _factor_mistake(factors):
     for wrong, hint in [
             (lambda s: s, "the gradient is scaled but not reversed: it needs a minus sign."),
             (lambda s: -1.0, "the gradient is reversed but `scale` is ignored."),
+            (lambda s: -abs(s), "with a negative scale the gradient must pass with a plus "
+                                "sign (-scale > 0): multiply by -scale, not -abs(scale)."),
             (lambda s: 1.0, "the gradient passes through unchanged: the backward pass must "
                             "reverse it (a plain tensor operation cannot; use a custom "
                             "torch.autograd.Function)."),

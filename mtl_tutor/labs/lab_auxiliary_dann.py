@@ -27,7 +27,8 @@ def _case(seed):
 
     d = make_shifted_domains(n_source=12, n_target=7, shift=1.0, seed=seed)
     torch.manual_seed(seed)
-    return DomainAdversarialNet(3, hidden=8, feature_dim=2), d
+    scale = (1.0, 0.4)[seed % 2]  # 0.4: a reversal part-way up Ganin et al.'s ramp
+    return DomainAdversarialNet(3, hidden=8, feature_dim=2, scale=scale), d
 
 
 def _gradients(model, loss):
@@ -122,7 +123,11 @@ def _value_hint(value, want, label, domain, model, source_x, source_y, target_x)
                                                              torch.ones(len(target_x))))
     swapped = float(F.binary_cross_entropy_with_logits(
         out["domain"], torch.cat([torch.ones(n), torch.zeros(len(target_x))])))
+    scale = model.domain[0].scale
     mistakes = [
+        (label + scale * domain, "the reversal layer applies its scale to the features' "
+                                 "gradient; do not multiply the domain loss by it as well "
+                                 "(that scales the domain head's own gradient too)."),
         (label, "you return the label loss alone: add the domain loss, or the reversal "
                 "layer never acts."),
         (domain, "you return the domain loss alone: add the label loss on the source."),

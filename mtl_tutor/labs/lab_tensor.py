@@ -72,6 +72,11 @@ def _hint(name, M, value, want) -> str:
                                       "T(T - 1) ordered pairs, or T(T - 1)/2 unordered."),
             (off / max(1, k * (k - 1)), "count the pairs from the number of tasks, "
                                         "M.shape[1] (the columns), not from the rows."),
+            ((gram.abs().sum() - gram.diagonal().abs().sum()) / (T * (T - 1)),
+             "you average the absolute cosines: keep their signs (opposite columns "
+             "count as -1)."),
+            ((gram.pow(2).sum() - gram.diagonal().pow(2).sum()) / (T * (T - 1)),
+             "you average squared cosines: average the cosines themselves."),
             (sharing_strength(M), "measure the columns as they are: the paper's "
                                   "normalisation (abs, softmax) comes in the next cell, "
                                   "do not normalise here.")]:

@@ -162,7 +162,9 @@ def _auc_cases():
             "separated scores": (torch.tensor([2.0, 3.0]), torch.tensor([-1.0, 0.5, 1.0])),
             "negative logits only": (-torch.rand(6, generator=g),
                                      -1 - torch.rand(11, generator=g)),
-            "reversed scores": (torch.tensor([-2.0, -1.5]), torch.tensor([0.1, 1.0, 0.3]))}
+            "reversed scores": (torch.tensor([-2.0, -1.5]), torch.tensor([0.1, 1.0, 0.3])),
+            "one far negative": (torch.tensor([0.0, 1.0, 2.0, 3.0]),
+                                 torch.tensor([-10.0, 0.5, 1.5, 2.5]))}
 
 
 @_safe
@@ -225,7 +227,10 @@ def _auc_hint(positive, negative, value) -> str:
         (float((pairs > 0).double().sum() / (len(positive) + len(negative))),
          "divide by the number of (positive, negative) pairs, n_pos * n_neg."),
         (float((pairs > 0).double().sum() + (pairs == 0).double().sum() / 2),
-         "you count the pairs; divide by their number to get a chance.")]
+         "you count the pairs; divide by their number to get a chance."),
+        (float((positive > negative.mean()).double().mean()),
+         "you compare each positive with the negatives' mean: compare it with every "
+         "negative score (one far-off negative moves the mean, not the ranking).")]
     for wrong, hint in mistakes:
         if abs(value - wrong) < 1e-6:
             return hint
