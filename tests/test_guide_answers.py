@@ -52,6 +52,8 @@ Not checked (why):
   hidden checks (nbval and `make robustness`); re-running them costs minutes.
 - Lab 3, question 4's numbers at 20 seeds offset by 1000: another 30 s of CPU (the lab's
   seeds are re-run).
+- Lab 5, question 2's "sigma_t lags behind the loss as it falls": training dynamics that
+  the guide does not quantify.
 - Lab 3, question 3's "smaller, most likely" and Lab 2, question 3's controls: predictions
   the guide does not state as results.
 """
