@@ -8,7 +8,7 @@ NB_DIRS := book
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg --ignore=_build
 
 .PHONY: book test unit notebooks reader build-book colab-like browser-test lab lab-source execute otter \
-	robustness colab-cells student student-book publish bench emulate verify-numerics clean
+	otter-env-test robustness colab-cells student student-book publish bench emulate verify-numerics clean
 
 book: $(STAMP) build-book
 
@@ -152,9 +152,16 @@ student:
 	$(STUDENT_PY) tools/student.py $(STUDENT)
 
 # The labs in otter-grader's assignment format for courses that grade (tools/otter_export.py):
-# Otter Assign masters in _build/otter/; the guide says how to assign and grade them
+# Otter Assign masters in _build/otter/, each assigned into _build/otter/dist/<lab>/ (student/
+# to hand out; autograder/ with the zip, which carries mtl_tutor's source for its environment)
 otter: $(STAMP)
 	$(PY) tools/otter_export.py _build/otter
+
+# The autograder zip's own environment (tests/test_otter_env.py): a fresh venv built only from
+# a zip's requirements (from the package index), then `otter run` there, offline, on model
+# and wrong answers. Minutes of installing, so not in `make test`; .ci/run runs it.
+otter-env-test: $(STAMP)
+	OTTER_ENV_TEST=1 $(PY) -m pytest -q -s tests/test_otter_env.py
 
 clean:
 	rm -rf _build student

@@ -8,21 +8,32 @@ graded question of one point, all or nothing: the solution cell (its BEGIN / END
 lines become Otter's `...` prompt), a public test (the lab's own check must say "Correct";
 when it does not, its hint is the failure message) and a hidden test on other inputs. A
 question scores its point only when both pass. The answers to "predict, then run" and the
-book's hidden self-checks are left out. Then, in the book's environment (it has
-otter-grader, torch and mtl_tutor):
+book's hidden self-checks are left out. Then each master is assigned (`otter assign`, from
+the book's environment) into OUT_DIR/dist/<lab>/: student/ to hand out, autograder/ with the
+zip that grades.
 
-    otter assign OUT_DIR/lab_sharing.ipynb dist/        # student and autograder versions
-    otter run -a dist/autograder/<zip> submission.ipynb  # grade one submission, no Docker
+The zip's own environment (Gradescope, `otter grade`'s Docker image) installs otter-grader
+and what OUT_DIR/requirements.txt names: torch 2.13.0 CPU (PyTorch's CPU index) and
+mtl_tutor from a source archive of this checkout that `assign` adds to the zip's top level,
+so nothing comes from the placeholder repository. Where it lies: Gradescope unpacks the
+whole zip into /autograder/source before setup.sh; otter grade's Dockerfile copies only
+setup.sh, environment.yml and `requirements.*` there before setup.sh, hence the archive's
+name `requirements.mtl_tutor-<version>.zip`. setup.sh creates the environment with
+`mamba env create -f /autograder/source/environment.yml`, whose pip step runs in that
+file's folder, so the relative path `./requirements.mtl_tutor-<version>.zip` resolves.
+`make otter-env-test` (tests/test_otter_env.py) builds such an environment from a zip's
+own requirements in a fresh venv and grades with `otter run` there.
 
-`otter run` grades in the environment it runs in, so run it in the book's. The autograder
-zip's own environment (for Gradescope or Otter's Docker grading) installs only what
-OUT_DIR/requirements.txt names: torch and mtl_tutor from the repository in _config.yml;
-that path is not tested here.
+    otter run -a OUT_DIR/dist/lab_sharing/autograder/<zip> submission.ipynb  # no Docker
+
+`otter run` grades in the environment it runs in: the book's, or one built as above.
 
 The formative checks of `mtl_tutor.labs` stay in the notebooks as they are.
 """
 import re
+import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import nbformat
@@ -32,6 +43,7 @@ from reader import ROOT, reader_notebook
 CONFIG = """# ASSIGNMENT CONFIG
 name: {name}
 requirements: requirements.txt
+python_version: "3.11"
 init_cell: true
 check_all_cell: false
 export_cell: false
@@ -207,13 +219,51 @@ def master(path: Path) -> nbformat.NotebookNode:
     return nb
 
 
-def requirements() -> str:
-    """What the autograder zip's environment installs besides otter-grader."""
-    from colab_cells import package_version
-    from reader import config
+# torch 2.13.0 (the book's pin), its CPU build from PyTorch's own index: PyPI's torch for
+# Linux brings CUDA's gigabytes
+TORCH = ["--extra-index-url https://download.pytorch.org/whl/cpu", "torch==2.13.0+cpu"]
+# What the package archive holds: what `pip install .` needs
+PACKAGE_FILES = ["pyproject.toml", "README.md", "LICENSE"]
 
-    url = config()["repository"]["url"].rstrip("/")
-    return f"torch\nmtl_tutor @ git+{url}@v{package_version()}\n"
+
+def package_archive_name() -> str:
+    from colab_cells import package_version
+    return f"requirements.mtl_tutor-{package_version()}.zip"
+
+
+def requirements() -> str:
+    """What the autograder zip's environment installs besides otter-grader: paths are
+    relative to the zip's top level, where pip runs (see the module's docstring)."""
+    return "\n".join(TORCH + [f"./{package_archive_name()}"]) + "\n"
+
+
+def add_package(zip_path: Path) -> None:
+    """mtl_tutor's source (this checkout), as an archive pip can build and install, added
+    to the top level of an autograder zip."""
+    name = package_archive_name()
+    top = name.removeprefix("requirements.").removesuffix(".zip")
+    paths = [ROOT / f for f in PACKAGE_FILES] + sorted(
+        p for p in (ROOT / "mtl_tutor").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc")
+    archive = zip_path.with_name(name)
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        for path in paths:
+            z.write(path, f"{top}/{path.relative_to(ROOT)}")
+    with zipfile.ZipFile(zip_path, "a") as z:
+        if name not in z.namelist():
+            z.write(archive, name)
+    archive.unlink()
+
+
+def assign(master: Path, dist: Path) -> Path:
+    """`otter assign` of one master into `dist` (student/ and autograder/); returns the
+    autograder zip, with the package archive added."""
+    otter = Path(sys.executable).with_name("otter")
+    subprocess.run([str(otter), "assign", str(master), str(dist)], check=True,
+                   capture_output=True, cwd=master.parent)
+    (zipped,) = (dist / "autograder").glob("*.zip")
+    add_package(zipped)
+    return zipped
 
 
 def main(out_dir: Path, labs: list) -> list:
@@ -231,8 +281,10 @@ if __name__ == "__main__":
         sys.exit(__doc__)
     labs = [Path(p).resolve() for p in sys.argv[2:]] or sorted(
         (ROOT / "book" / "labs").glob("lab_*.ipynb"))
-    for written in main(Path(sys.argv[1]), labs):
+    out = Path(sys.argv[1])
+    for written in main(out, labs):
         print(written)
+        print(assign(written, out / "dist" / written.stem))
     from student import placeholder_warning
     warning = placeholder_warning()
     if warning:
