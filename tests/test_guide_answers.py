@@ -54,8 +54,8 @@ Not checked (why):
   seeds are re-run).
 - Lab 5, question 2's "sigma_t lags behind the loss as it falls": training dynamics that
   the guide does not quantify.
-- Lab 3, question 3's "smaller, most likely" and Lab 2, question 3's controls: predictions
-  the guide does not state as results.
+- Lab 3, question 3's numbers at n_related = 20 (a reviewer's run; 40 more fits of Part 3)
+  and Lab 2, question 3's controls, which the guide does not state as results.
 """
 import functools
 import inspect
