@@ -29,6 +29,13 @@ class ReplicaSplit:
         else:
             self.y = {name: stack([t[name] for t in targets]) for name in targets[0]}
 
+    def keep(self, index: torch.Tensor) -> None:
+        """Only the replicas `index` from now on (a split all replicas share stays)."""
+        if self.shared:
+            return
+        self.x = self.x[index]
+        self.y = self.y[index] if self.stacked else {k: v[index] for k, v in self.y.items()}
+
     def _rows(self, t: torch.Tensor, order: torch.Tensor, inputs: bool) -> torch.Tensor:
         """The examples `order` (replicas, k) of each replica: (replicas, k, ...), or
         (replicas, tasks, k, ...) for per-task inputs."""

@@ -181,12 +181,49 @@ class ReplicaStack:
             view.grad = whole.grad[first:end]
         self.optimizer.step()
 
+    def can_drop(self) -> bool:
+        """Whether stopped replicas can leave the stack (`keep`): every replica with the
+        same optimiser options and a weighting without gradient or epoch hooks."""
+        return not self.views and self.shaper is None and not (
+            self.task_weights is not None and hasattr(self.weightings[0], "epoch_end"))
+
     @torch.no_grad()
-    def write_back(self) -> None:
-        """Copy each replica's trained tensors into its own model (and weighting)."""
+    def keep(self, index: torch.Tensor) -> None:
+        """Go on with the replicas `index` (positions in the current stack) only, so that
+        replicas which have stopped cost no more work: the stacked tensors, Adam's state
+        and the per-replica settings cut down to them. Each kept replica's arithmetic is
+        unchanged; its row moves."""
+        old = {id(p): n for n, p in self.params.items()}
+        self.params = {n: p.detach()[index].clone().requires_grad_(p.requires_grad)
+                       for n, p in self.params.items()}
+        self.buffers = {n: b[index].clone() for n, b in self.buffers.items()}
+        groups = []
+        for group in self.optimizer.param_groups:
+            params = [self.params[old[id(p)]] for p in group["params"]]
+            groups.append({**{k: v for k, v in group.items() if k != "params"},
+                           "params": params})
+        state = {}
+        for group, new in zip(self.optimizer.param_groups, groups):
+            for p, q in zip(group["params"], new["params"]):
+                state[q] = {k: (v if v.dim() == 0 else v[index].clone())
+                            for k, v in self.optimizer.state.get(p, {}).items()}
+        self.optimizer = torch.optim.Adam(groups, **self.optimizer.defaults)
+        for p, s in state.items():
+            if s:
+                self.optimizer.state[p] = s
+        if self.penalty_weights is not None:
+            self.penalty_weights = self.penalty_weights[index]
+        if self.task_weights is not None:
+            self.task_weights = self.task_weights[index]
+        self.state = {k: v.detach() for k, v in {**self.params, **self.buffers}.items()}
+
+    @torch.no_grad()
+    def write_back(self, state: dict | None = None) -> None:
+        """Copy each replica's trained tensors (`state`, by default the stack's own) into
+        its own model (and weighting)."""
         for r, replica in enumerate(self.replicas):
             own = {**dict(replica.named_parameters()), **dict(replica.named_buffers())}
-            for name, tensor in self.state.items():
+            for name, tensor in (state or self.state).items():
                 own[name].copy_(tensor[r])
 
 

@@ -8,7 +8,9 @@ Trained one after another, each small model pays Python's per-step cost again.
 `torch.func.vmap`, so that a step of R models costs one call per operation. Each replica
 keeps its own minibatch order, learning rate, weight decay, loss weights, penalty
 strength, early stopping, restored weights and history, and ends where `fit` would have
-ended it (up to the order of floating-point sums).
+ended it (up to the order of floating-point sums). A replica that early stopping has
+stopped leaves the stack, so a stack costs what its running replicas cost and ends with
+the last to stop (the others' results unchanged, bit for bit).
 
     build = lambda: mt.hard_sharing(10, (64, 16), tasks)
     models, streams = mt.seeded_models(build, seeds)  # one model per seed
@@ -124,7 +126,9 @@ def _fit_one(model, data, generator, lr, weight_decay, weighting, penalty, stren
 
 def _fit_vectorised(replicas, datas, generators, options, weightings, penalty_weights,
                     device, settings):
-    """The loop of `fit`, on a stack of replicas; the epoch's work is the same."""
+    """The loop of `fit`, on a stack of replicas; the epoch's work is the same. Replicas
+    that early stopping has stopped leave the stack (`_drop_stopped`), so that training
+    ends as soon as the last one stops and costs what the running ones cost."""
     stack = ReplicaStack(replicas, options, weightings, penalty_weights, device)
     train = ReplicaSplit([d.train for d in datas], device)
     val = None if datas[0].val is None else ReplicaSplit([d.val for d in datas], device)
@@ -134,11 +138,14 @@ def _fit_vectorised(replicas, datas, generators, options, weightings, penalty_we
     monitors = [monitor(d) for d in datas] if callable(monitor) else monitor
     history = History(names, monitors, len(replicas), lr=options[0][0][1])
     stopping = EarlyStopping(stack.state, settings["patience"], settings["restore_best"])
+    whole = stopping.state  # every replica's tensors, running or stopped
+    live = torch.arange(len(replicas), device=device)  # the replicas in the stack
     with clear_errors(names, history):
         for epoch in bar:
             stack.set_mode(True)
             epoch_losses = EpochLosses()
-            for x, y, n in train.batches(settings["batch_size"], generators):
+            streams = [generators[r] for r in live.tolist()]
+            for x, y, n in train.batches(settings["batch_size"], streams):
                 losses, loss = stack(x, y)  # every replica's forward and losses, at once
                 stack.zero_grad()
                 stack.backward(losses, loss)  # each replica's own gradients
@@ -146,12 +153,49 @@ def _fit_vectorised(replicas, datas, generators, options, weightings, penalty_we
                 epoch_losses.add(losses, n)
             stack.set_mode(False)
             val_losses = None if val is None else stack.validation_losses(val)
-            trains, monitored = history.add(epoch, epoch_losses.mean(), val_losses,
-                                            active=stopping.active.tolist())
+            trains, monitored = history.add(
+                epoch, _spread(epoch_losses.mean(), live, len(replicas)),
+                None if val_losses is None else _spread(val_losses, live, len(replicas)),
+                active=stopping.active.tolist())
             stack.epoch_end(trains)  # DWA's weights follow each replica's losses
             bar.set_postfix(training=int(stopping.active.sum()))
+            _gather(whole, stack.state, live)
             if val is not None and stopping.update(epoch, monitored):
                 break
+            live = _drop_stopped(stack, train, val, stopping, live)
+    _gather(whole, stack.state, live)
     stopping.restore()
-    stack.write_back()
+    stack.write_back(whole)
     return history.tables(stopping)
+
+
+def _spread(values: torch.Tensor, live: torch.Tensor, replicas: int) -> torch.Tensor:
+    """The stack's per-replica values in the rows of all `replicas` (NaN for those that
+    have left it: early stopping and the history read no more of them)."""
+    if len(live) == replicas:
+        return values
+    out = values.new_full((replicas, *values.shape[1:]), float("nan"))
+    return out.index_copy_(0, live, values)
+
+
+@torch.no_grad()
+def _gather(whole: dict, state: dict, live: torch.Tensor) -> None:
+    """Copy the stack's live tensors into the rows `live` of every replica's tensors."""
+    for name, tensor in whole.items():
+        if state[name] is not tensor:
+            tensor.index_copy_(0, live, state[name])
+
+
+def _drop_stopped(stack, train, val, stopping, live: torch.Tensor) -> torch.Tensor:
+    """Once a replica has stopped, cut the stack, its data and its minibatch streams
+    down to the replicas still training (their arithmetic unchanged: the same results
+    bit for bit); returns the replicas the stack now holds."""
+    running = stopping.active[live]
+    if not stack.can_drop() or running.all() or not running.any():
+        return live
+    index = running.nonzero().flatten()
+    stack.keep(index)
+    train.keep(index)
+    if val is not None:
+        val.keep(index)
+    return live[index]

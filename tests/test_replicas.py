@@ -24,6 +24,7 @@ from mtl_tutor.architectures import (
 from mtl_tutor.factorised import DMTRLLinear, LAFWeights, TTWeights, TuckerWeights
 from mtl_tutor.problems import make_related_tasks
 from mtl_tutor.problems.digits import digit_net, load_digit_tasks
+from mtl_tutor.problems.sharing import hidden_l2
 from mtl_tutor.replicas import fit_replicas, seeded_models
 
 TOLERANCE = 5e-5  # relative to the largest weight of the model
@@ -188,6 +189,37 @@ def test_one_after_another_gives_the_same_results():
     assert results[0][1] == results[1][1]
     for a, b in zip(results[0][0], results[1][0]):
         assert largest_difference(a, b) < TOLERANCE
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_stopped_replicas_leave_the_stack_with_the_same_results(monkeypatch, weighted):
+    """Replicas that stopped cost no more work, and the others end exactly (bit for bit)
+    as they would with every replica kept in the stack to the end."""
+    from mtl_tutor.replica_stack import ReplicaStack
+    datas = related()
+    build = lambda: mt.ForkedMLP(10, (16, 8), datas[0].tasks, n_shared=1)  # noqa: E731
+    can_drop, kept = ReplicaStack.can_drop, []
+
+    def run(drop):
+        monkeypatch.setattr(ReplicaStack, "can_drop",
+                            (lambda self: can_drop(self)) if drop else (lambda self: False))
+        monkeypatch.setattr(ReplicaStack, "keep", lambda self, index, keep=ReplicaStack.keep:
+                            kept.append(len(index)) or keep(self, index))
+        models, generators = seeded_models(build, SEEDS * 2)
+        weighting = [mt.weighting.UncertaintyWeighting(datas[0].tasks) for _ in SEEDS * 2] \
+            if weighted else mt.weighting.equal_weights
+        histories = fit_replicas(models, datas * 2, generators=generators, epochs=60,
+                                 patience=4, penalty=hidden_l2,
+                                 penalty_weight=[0.0, 0.1, 1.0] * 2, weighting=weighting,
+                                 batch_size=16, monitor="task0", progress=False)
+        return models, histories
+    (a, ha), (b, hb) = run(False), run(True)
+    assert kept and kept == sorted(kept, reverse=True)  # the stack shrank as they stopped
+    assert len({len(h) for h in hb}) > 1  # the replicas stopped at different epochs
+    for x, y, hx, hy in zip(a, b, ha, hb):
+        assert hx.equals(hy) and hx.attrs == hy.attrs
+        for p, q in zip(x.state_dict().values(), y.state_dict().values()):
+            assert torch.equal(p, q)
 
 
 class Itemising(nn.Module):
