@@ -97,7 +97,28 @@ def _library_function(t, p, y):
     return mt.losses.losses_function(t)(p, y).sum()
 
 
+def _by_position(t, p, y):
+    return sum(task_loss(k, pk, yk) for k, pk, yk in zip(t, p.values(), y.values()))
+
+
+def _three_tasks(t, p, y):
+    return sum(task_loss(t[i], p[t[i].name], y[t[i].name]) for i in range(3))
+
+
+def _binary_detached(t, p, y):
+    return sum(task_loss(k, p[k.name].detach() if k.kind == "binary" else p[k.name],
+                         y[k.name]) for k in t)
+
+
+LOSS_RIGHT["float64"] = lambda t, p, y: sum(task_loss(k, p[k.name].double(),
+                                                      y[k.name].double()) for k in t).float()
+
 LOSS_WRONG = {
+    "matched by position": (_by_position, "by position"),
+    "three tasks written in": (_three_tasks, "written in"),
+    "binary task detached": (_binary_detached, "no gradient reaches"),
+    "logsumexp": (lambda t, p, y: torch.logsumexp(torch.stack(
+        [task_loss(k, p[k.name], y[k.name]) for k in t]), 0), "logsumexp"),
     "mean over tasks": (lambda t, p, y: total(t, p, y) / len(t), "mean"),
     "one task": (lambda t, p, y: task_loss(t[0], p["a"], y["a"]), "one task's loss"),
     "first two": (lambda t, p, y: total(t[:2], p, y), "leaves out"),
@@ -219,7 +240,48 @@ def _mean_over_pairs(layers):
                for w in stacked_weights(layers))
 
 
+def _per_layer(term):
+    """A penalty that adds term(w) over the task-stacked weights (tasks, in, out)."""
+    return lambda layers: sum(term(m.weight) for m in _task_linears(layers))
+
+
+def _one_layer_detached(layers):
+    out = 0.0
+    for i, layer in enumerate(_task_linears(layers)):
+        v = _own_pairwise(layer.weight)
+        out = out + (v if i == 0 else v.detach())
+    return out
+
+
+def _four_tasks(layers):
+    out = 0.0
+    for layer in _task_linears(layers):
+        w = layer.weight
+        for s in range(4):
+            for t in range(s + 1, 4):
+                out = out + (w[s] - w[t]).pow(2).sum()
+    return out
+
+
+def _pairs_flat(w):
+    w = w.flatten(1)
+    return w[:, None] - w[None]
+
+
+PENALTY_RIGHT["parameters of dim 3"] = lambda m: sum(_own_pairwise(p) for p in m.parameters()
+                                                     if p.dim() == 3)
+
 PENALTY_WRONG = {
+    "one layer detached": (_one_layer_detached, "no gradient reaches"),
+    "four tasks written in": (_four_tasks, "written in"),
+    "neighbouring tasks": (_per_layer(lambda w: (w[1:] - w[:-1]).pow(2).sum()), "neighbouring"),
+    "distance to task 0": (_per_layer(lambda w: (w[1:] - w[0]).pow(2).sum()), "task 0"),
+    "pairs over the input axis": (_per_layer(lambda w: _own_pairwise(w.transpose(0, 1))),
+                                  "input axis"),
+    "root per layer": (_per_layer(lambda w: (_pairs_flat(w).pow(2).sum() / 2).sqrt()),
+                       "square root"),
+    "variance over tasks": (_per_layer(lambda w: w.var(0).sum()), "variance"),
+    "absolute differences": (_per_layer(lambda w: _pairs_flat(w).abs().sum() / 2), "absolute"),
     "biases included": (_with_biases, "biases"),
     "all parameters": (lambda m: sum(_own_pairwise(p) for p in m.parameters()), "biases"),
     "pairs counted twice": (lambda m: 2 * penalty(m), "twice"),
@@ -498,7 +560,48 @@ class Stub(OtterStub):
         raise NotImplementedError("Exercise: write your answer here, then run the check.")
 
 
+class HeadPlusOffset(Right):
+    """One head shared by every task, plus a per-task offset."""
+
+    def __init__(self, n_features, hidden, tasks):
+        super().__init__(n_features, hidden, tasks)
+        self.head = nn.Linear(hidden, 1)
+        self.off = nn.Parameter(torch.randn(len(self.tasks)))
+        del self.heads
+
+    def forward(self, x):
+        h = self.head(self.trunk(x)).squeeze(-1)
+        return {t.name: h + self.off[i] for i, t in enumerate(self.tasks)}
+
+
+class HeadTimesScale(HeadPlusOffset):
+    def forward(self, x):
+        h = self.head(self.trunk(x)).squeeze(-1)
+        return {t.name: h * self.off[i] for i, t in enumerate(self.tasks)}
+
+
+class HalfDetached(Right):
+    """The trunk detached for every other task's head."""
+
+    def forward(self, x):
+        h = self.trunk(x)
+        return {n: head(h if i % 2 == 0 else h.detach()).squeeze(-1)
+                for i, (n, head) in enumerate(self.heads.items())}
+
+
+class TwoTrunkLayers(Right):
+    def __init__(self, n_features, hidden, tasks):
+        super().__init__(n_features, hidden, tasks)
+        self.trunk = nn.Sequential(nn.Linear(n_features, hidden), nn.ReLU(),
+                                   nn.Linear(hidden, hidden), nn.ReLU())
+
+
+HEADS_RIGHT["two trunk layers"] = TwoTrunkLayers
+
 HEADS_WRONG = {
+    "one head plus a per-task offset": (HeadPlusOffset, "shift or a scale"),
+    "one head times a per-task scale": (HeadTimesScale, "shift or a scale"),
+    "trunk detached for half the heads": (HalfDetached, "detached trunk output"),
     "one head shared (same module)": (SharedHead, "share one head"),
     "one head for all tasks": (OneHeadForAll, "share one head"),
     "no shared trunk": (NoSharedTrunk, "no shared trunk"),

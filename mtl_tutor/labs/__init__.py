@@ -13,8 +13,9 @@ from .lab_linear import check_group_soft_threshold, check_soft_threshold
 from .lab_linear_solver import check_proximal_gradient
 from .lab_mechanisms import check_shuffle
 from .lab_mechanisms_parts import check_noisy_copies, check_parameter_count
-from .lab_sharing import check_pairwise_penalty, check_total_loss
+from .lab_sharing import check_total_loss
 from .lab_sharing_heads import check_head_outputs
+from .lab_sharing_penalty import check_pairwise_penalty
 from .lab_tensor import check_mean_cosine
 from .lab_tensor_factors import check_auc, check_laf_factors
 from .lab_weighting import check_delta_m, check_uncertainty_loss

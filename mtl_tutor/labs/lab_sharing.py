@@ -1,5 +1,5 @@
-"""Checks for Lab 1 (hard and soft sharing): the multi-task loss and the pairwise
-soft-sharing penalty; the network with one head per task is checked in lab_sharing_heads."""
+"""Checks for Lab 1 (hard and soft sharing): the multi-task loss; the network with one head
+per task is checked in lab_sharing_heads, the soft-sharing penalty in lab_sharing_penalty."""
 import itertools
 
 import torch
@@ -49,7 +49,15 @@ def check_total_loss(fn) -> Verdict:
             return _report(False, "the value is right but carries no gradient: compute it "
                                   "with torch operations on the predictions (no .item(), no "
                                   ".detach()), or training cannot use it.")
-        return _report(True, "the total loss is the sum of the three tasks' losses.")
+        hint = _no_gradient_to(value, preds) or _other_tasks_mistake(fn)
+        if hint:
+            return _report(False, hint)
+        return _report(True, "the total loss is the sum of the tasks' losses, whatever their "
+                             "number and order.")
+    if torch.isclose(value, torch.logsumexp(losses, 0)):
+        return _report(False, "you combined the losses with logsumexp, a soft maximum: it "
+                              "follows the largest task's loss and gives the others almost "
+                              "no gradient. Add the losses up.")
     if torch.isclose(value, losses.mean()):
         return _report(False, "your loss is the *mean* over tasks; this exercise asks for the "
                               "sum over tasks, the loss mt.fit minimises (dividing by the "
@@ -65,6 +73,56 @@ def check_total_loss(fn) -> Verdict:
     hint = _total_loss_mistake(value, tasks, preds, targets, losses)
     return _report(False, hint or "the value does not match the sum of the per-task losses. "
                           "Compute each task's loss with the loss for its kind, then add them.")
+
+
+def _no_gradient_to(value, preds):
+    """A hint when some task's prediction gets no gradient from `value`, else None."""
+    names = list(preds)
+    grads = torch.autograd.grad(value, [preds[n] for n in names], allow_unused=True,
+                                retain_graph=True)
+    cut = [n for n, g in zip(names, grads) if g is None or not g.any()]
+    if cut:
+        return (f"the value is right, but no gradient reaches the predictions of task(s) "
+                f"{cut} (a .detach(), .item() or torch.no_grad() on them): training would "
+                "ignore those tasks.")
+    return None
+
+
+def _other_tasks_mistake(fn):
+    """Five tasks, listed in another order than the dicts' keys: a hint when the student's
+    loss is wrong there (tasks hard-coded, matched by position), else None."""
+    g = torch.Generator().manual_seed(1)
+    tasks = [Task("e"), Task("b", "binary"), Task("d"), Task("a"), Task("c", "binary")]
+    names = sorted(t.name for t in tasks)  # the dicts' order differs from the tasks' order
+    kinds = {t.name: t.kind for t in tasks}
+    preds = {n: torch.randn(6, generator=g).requires_grad_() for n in names}
+    targets = {n: (torch.rand(6, generator=g) > 0.5).float() if kinds[n] == "binary"
+               else 3 * torch.randn(6, generator=g) for n in names}
+    ok, value = _call(fn, tasks, preds, targets)
+    if not ok:
+        return f"with five tasks in another order: {value}"
+    losses = [task_loss(t, preds[t.name], targets[t.name]).detach() for t in tasks]
+    if isinstance(value, torch.Tensor) and value.numel() == 1 and \
+            torch.isclose(value.detach().float(), sum(losses)):
+        return _no_gradient_to(value, preds) if value.requires_grad else None
+    wrong = value.detach().float() if isinstance(value, torch.Tensor) else None
+    try:
+        by_position = sum(task_loss(t, preds[n], targets[n]).detach()
+                          for t, n in zip(tasks, names))
+    except (RuntimeError, ValueError):
+        by_position = torch.tensor(float("nan"))
+    if wrong is not None and wrong.numel() == 1 and torch.isclose(wrong, by_position):
+        return ("right for the three tasks a, b, c, wrong when the tasks are listed in "
+                "another order than the dicts: you match predictions to tasks by position "
+                "(zip over .values()). Look each task's predictions up by its name, "
+                "preds[task.name].")
+    if wrong is not None and wrong.numel() == 1 and any(
+            torch.isclose(wrong, sum(losses[:k])) for k in (1, 2, 3)):
+        return ("right for three tasks, wrong for five: your loss has the number of tasks "
+                "written in. Loop over `tasks` (the lab has eight).")
+    return ("right for the three tasks a, b, c, but wrong for five tasks listed in another "
+            "order: loop over `tasks` and look each one's predictions and targets up by "
+            "its name.")
 
 
 @torch.no_grad()
@@ -99,78 +157,3 @@ def _total_loss_mistake(value, tasks, preds, targets, losses):
                             "you applied a sigmoid first.")
                 return f"task {t.name!r}: compare its predictions with its own targets."
     return None
-
-
-@_safe
-def check_pairwise_penalty(fn) -> Verdict:
-    """Exercise: `fn(layers)` returns the soft-sharing penalty of the task-specific hidden
-    layers `layers` (e.g. `model.branches` of `mt.single_task_nets`): the sum over pairs of
-    tasks s < t of ||W_s - W_t||^2, over every task-stacked *weight* (never the biases)."""
-    from ..models import single_task_nets
-    from ..penalties import pairwise_l2, sharing_penalty, stacked_weights
-
-    borrowed = _borrowed(fn, [pairwise_l2, sharing_penalty])
-    if borrowed:
-        return _do_it_yourself(borrowed)
-
-    torch.manual_seed(0)
-    layers = single_task_nets(4, (5, 6), [Task(n) for n in "abcd"]).branches
-    ok, value = _call(fn, layers, watch=[pairwise_l2, sharing_penalty])
-    if not ok:
-        return _report(False, value)
-    if isinstance(value, (int, float, torch.Tensor)) and not isinstance(value, bool) and \
-            (value.numel() == 1 if isinstance(value, torch.Tensor) else True) and \
-            float(value.detach() if isinstance(value, torch.Tensor) else value) == 0.0:
-        return _report(False, "your penalty is 0 for task-stacked layers whose tasks' weights "
-                              "differ: it found no layers to penalise. Loop over "
-                              "`layers.modules()` and keep those with "
-                              "`isinstance(layer, mt.TaskLinear)` (not nn.Linear).")
-    hint = _not_a_loss(value, "penalty")
-    if hint:
-        return _report(False, hint)
-    weights = stacked_weights(layers)
-    expected = sum(pairwise_l2(w) for w in weights)
-    if torch.isclose(value, expected):
-        if not value.requires_grad:
-            return _report(False, "the value is right but carries no gradient: compute it "
-                                  "with torch operations on the weights (no .item(), no "
-                                  ".detach()), or training cannot use it.")
-        with torch.no_grad():
-            for layer in layers.modules():
-                if getattr(layer, "bias", None) is not None:
-                    layer.bias.add_(1.0)
-        _, moved = _call(fn, layers)
-        if isinstance(moved, torch.Tensor) and not torch.isclose(moved, expected):
-            return _report(False, "your penalty changes when only the biases change: "
-                                  "apply it to the weights, not the biases.")
-        return _report(True, "the penalty sums ||W_s - W_t||^2 over pairs of tasks and layers.")
-    with_bias = expected + sum(
-        pairwise_l2(layer.bias[..., None]) for layer in layers.modules()
-        if hasattr(layer, "n_tasks") and getattr(layer, "bias", None) is not None)
-    if torch.isclose(value, with_bias):
-        return _report(False, "your penalty includes the biases: apply it to the weights only "
-                              "(biases set each task's offset, which need not be shared).")
-    if torch.isclose(value, 2 * expected):
-        return _report(False, "you count every pair twice (s, t and t, s): sum over s < t.")
-    if torch.isclose(value * value, expected) or torch.isclose(value, expected.sqrt()):
-        return _report(False, "use the *squared* distance ||W_s - W_t||^2, not the distance.")
-    if any(torch.isclose(value, pairwise_l2(w)) for w in weights):
-        return _report(False, "your penalty covers one layer only: add it up over every "
-                              "task-stacked layer in `layers`.")
-    n_pairs = [w.shape[0] * (w.shape[0] - 1) / 2 for w in weights]
-    for wrong, hint in [
-            (expected / 2, "your penalty is half the expected one: sum over the pairs s < t "
-                           "the full ||W_s - W_t||^2, with no factor 1/2."),
-            (sum(pairwise_l2(w) / n for w, n in zip(weights, n_pairs)),
-             "you take the mean over the pairs of tasks; the penalty is their sum."),
-            (sum((w - w.mean(0)).pow(2).sum() for w in weights),
-             "you measure each task's distance to the mean weight; the penalty sums "
-             "||W_s - W_t||^2 over every pair of tasks s < t."),
-            (sum(w.pow(2).sum() for w in weights),
-             "you penalise the weights themselves (weight decay); penalise the differences "
-             "between the tasks' weights, W_s - W_t.")]:
-        if torch.isclose(value, wrong):
-            return _report(False, hint)
-    return _report(False, "the value does not match. Take each task-stacked weight "
-                          "(tasks, in, out), and for every pair of tasks add the squared "
-                          "distance between their slices.")

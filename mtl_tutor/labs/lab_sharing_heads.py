@@ -140,6 +140,9 @@ def _structure_mistake(model, x, data):
         if torch.equal(out[a].detach(), out[b].detach()):
             return (f"tasks {a!r} and {b!r} get the same predictions: they share one head. "
                     "Give every task a head of its own (one nn.Linear per task).")
+    hint = _rescaled_head(out, names)
+    if hint:
+        return hint
     unused = [n for n in params if not any(r[n].any() for r in reached.values())]
     if unused:
         return (f"the parameters {unused[:3]} get no gradient from any task's prediction: "
@@ -148,6 +151,12 @@ def _structure_mistake(model, x, data):
                 "the trunk's output as it is.")
     shared = {n: torch.stack([r[n] for r in reached.values()]).all(0) for n in params}
     if not any(m.any() for m in shared.values()):
+        several = {n: sum(r[n].int() for r in reached.values()) >= 2 for n in params}
+        cut = [t for t in names if not any((reached[t][n] & several[n]).any() for n in params)]
+        if cut and len(cut) < len(names):
+            return (f"the predictions of task(s) {cut} get no gradient into the trunk the "
+                    "other tasks use: their heads read a detached trunk output (.detach() "
+                    "or torch.no_grad()), so those tasks would not train the shared layer.")
         return ("no parameter is used by every task: there is no shared trunk. Compute the "
                 "trunk once and give its output to every head.")
     users = {n: sum(r[n].int() for r in reached.values()) for n in params}
@@ -210,3 +219,21 @@ def _is_affine(model, x) -> bool:
         if not torch.allclose(left, right, rtol=1e-4, atol=1e-4 * (1 + right.abs().max())):
             return False
     return True
+
+
+@torch.no_grad()
+def _rescaled_head(out, names):
+    """A hint when one task's predictions are a shift or a scale of another's (one head
+    shared by every task, plus a per-task offset or scale), else None."""
+    for a, b in itertools.combinations(names, 2):
+        u, v = out[a].detach().flatten().double(), out[b].detach().flatten().double()
+        if u.numel() != v.numel() or u.numel() < 3:
+            continue
+        design = torch.stack([u, torch.ones_like(u)], 1)
+        fit = design @ torch.linalg.lstsq(design, v[:, None]).solution
+        if (v - fit[:, 0]).pow(2).sum() <= 1e-8 * (1 + (v - v.mean()).pow(2).sum()):
+            return (f"the predictions of tasks {a!r} and {b!r} are a shift or a scale of one "
+                    "another: one head serves every task, with a per-task offset or scale "
+                    "on it. Give every task a head of its own (one nn.Linear per task) "
+                    "reading the trunk's output.")
+    return None
