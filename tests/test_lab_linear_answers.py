@@ -170,6 +170,16 @@ def _block_sklearn(V, tau):
     return sk.MultiTaskLasso(alpha=tau / n, fit_intercept=False).fit(np.eye(n), V).coef_.T
 
 
+def _cut_squared(V, tau):  # the row's squared norm compared with tau
+    n = np.linalg.norm(V, axis=1, keepdims=True)
+    return np.where(n**2 > tau, V * (1 - tau / np.maximum(n, 1e-300)), 0.0)
+
+
+def _cut_at(V, tau, factor):  # rows shrunk by tau, but cut at factor * tau
+    n = np.linalg.norm(V, axis=1, keepdims=True)
+    return np.where(n > factor * tau, V * (1 - tau / np.maximum(n, 1e-300)), 0.0)
+
+
 def _block_no_max(V, tau):
     norms = np.linalg.norm(V, axis=1, keepdims=True)
     return V * (1 - tau / np.where(norms > 0, norms, 1.0))
@@ -185,6 +195,9 @@ BLOCK_WRONG = {
                              "hard thresholding"),
     "Frobenius": (lambda V, t: V * max(0, 1 - t / max(np.linalg.norm(V), t)),
                   "Frobenius"),
+    "squared norm against tau": (_cut_squared, "wrong rows"),
+    "cut at twice tau": (lambda V, t: _cut_at(V, t, 2.0), "wrong rows"),
+    "cut at 2.2 tau": (lambda V, t: _cut_at(V, t, 2.2), "wrong rows"),
     "l1 rows": (lambda V, t: _block_norm(V, t, ord=1), "l1 norm"),
     "max rows": (lambda V, t: _block_norm(V, t, ord=np.inf), "max norm"),
     "squared norm": (lambda V, t: _block_norm(V, t, power=2), "squared norm"),
@@ -226,14 +239,15 @@ def test_group_soft_threshold_rejects(capsys, name):
 # --- Exercise 3: the proximal-gradient solver ------------------------------------------
 
 def solver(X, Y, alpha, prox, tol=1e-8, max_iter=10_000, *, L=None, fista=True,
-           stop="mapping", scale=1.0, threshold=None, warn=True, sign=1.0, start=None):
+           stop="mapping", scale=1.0, threshold=None, warn=True, sign=1.0, start=None,
+           momentum=None, from_z=False, extra=0):
     """A proximal-gradient solver; the keywords put one mistake in at a time."""
     n = X.shape[0]
     L = np.linalg.norm(X, 2) ** 2 / n if L is None else L(X, n)
     step = 1.0 / L
     W = np.zeros((X.shape[1], Y.shape[1])) if start is None else start
     Z, t, objective = W, 1.0, np.inf
-    for _ in range(max_iter):
+    for _ in range(max_iter + extra):
         gradient = sign * X.T @ (X @ Z - Y) / n * scale
         W_next = prox(Z - step * gradient, step * alpha if threshold is None else
                       threshold(step, alpha))
@@ -249,7 +263,8 @@ def solver(X, Y, alpha, prox, tol=1e-8, max_iter=10_000, *, L=None, fista=True,
         objective = value
         if fista:
             t_next = (1 + np.sqrt(1 + 4 * t * t)) / 2
-            Z = W_next + (t - 1) / t_next * (W_next - W)
+            beta = (t - 1) / t_next if momentum is None else momentum
+            Z = W_next + beta * (W_next - (Z if from_z else W))
             t = t_next
         else:
             Z = W_next
@@ -379,6 +394,12 @@ SOLVER_WRONG = {
     "raises at max_iter": (_raises_at_limit, "not raise"),
     "ignores tol": (lambda X, Y, a, p, tol=1e-8, m=10_000: solver(X, Y, a, p, 1e-10, m),
                     "ignores tol"),
+    "constant momentum 0.9": (lambda *a: solver(*a, momentum=0.9), "neither ISTA's"),
+    "momentum from Z": (lambda *a: solver(*a, from_z=True), "neither ISTA's"),
+    "step 0.6 / L": (lambda *a: solver(*a, L=lambda X, n: np.linalg.norm(X, 2) ** 2 / n
+                                       / 0.6), "0.6 times 1/L"),
+    "max_iter + 2 iterations": (lambda *a: solver(*a, extra=2), "ran 5 iterations"),
+    "max_iter + 1 iterations": (lambda *a: solver(*a, extra=1), "ran 4 iterations"),
     "ignores max_iter": (lambda X, Y, a, p, tol=1e-8, m=10_000: solver(X, Y, a, p, tol,
                                                                         50_000),
                          "ignores max_iter"),

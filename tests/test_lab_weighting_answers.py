@@ -39,6 +39,8 @@ UNC_RIGHT = {
     "dot": lambda L, s: 0.5 * (torch.exp(-s) @ L) + 0.5 * s.sum(),
     "precision": lambda L, s: (0.5 * (1 / s.exp()) * L + s / 2).sum(),
     "log of exp": lambda L, s: (L / (2 * torch.exp(s)) + torch.log(torch.exp(s)) / 2).sum(),
+    "full Gaussian NLL": lambda L, s: (0.5 * torch.exp(-s) * L + 0.5 * s
+                                       + 0.5 * math.log(2 * math.pi)).sum(),
 }
 
 
@@ -101,6 +103,8 @@ UNC_WRONG = {
     "log_var changed in place": (_in_place_log_var, "in place"),
     "library module": (_library_module, "mtl_tutor's own"),
     "library renamed": (_renamed_library, "mtl_tutor's own"),
+    "log_var clamped": (lambda L, s: uncertainty(L, s.clamp(-1.0, 1.0)), "clamp"),
+    "log_var clamped below": (lambda L, s: uncertainty(L, s.clamp(min=-0.5)), "clamp"),
     "crash": (lambda L, s: L.amount, "raised AttributeError"),
     "stub": (_stub, "no answer yet"),
     "otter stub": (_ellipsis, "no answer yet"),
@@ -197,6 +201,26 @@ def _random_order(grads):
     return out
 
 
+def _shuffled(shuffle):
+    """PCGrad as Yu et al. run it: the other tasks in a random order for each task."""
+    def project(grads):
+        out = grads.clone()
+        for t in range(len(grads)):
+            others = [s for s in range(len(grads)) if s != t]
+            for s in shuffle(others):
+                dot = out[t] @ grads[s]
+                if dot < 0:
+                    out[t] = out[t] - dot / grads[s].pow(2).sum() * grads[s]
+        return out
+    return project
+
+
+def _python_shuffle(others):
+    import random
+    random.shuffle(others)
+    return others
+
+
 def _two_tasks_only(grads):
     a, b = grads[0].clone(), grads[1].clone()
     dot = grads[0] @ grads[1]
@@ -232,6 +256,14 @@ PC_WRONG = {
     "reversed order": (_variant(order=[2, 1, 0]), "another order"),
     "another order": (_random_order, "another order"),
     "two tasks only": (_two_tasks_only, "with three"),
+    "divides by |g_t|^2": (_variant(by_own=True), "*onto*"),
+    "conflict tested on the original g_t": (_variant(test_original=True),
+                                            "same dot product"),
+    "random order (random.shuffle)": (_shuffled(_python_shuffle), "call to call"),
+    "random order (default_rng)": (_shuffled(lambda o: np.random.default_rng().permutation(
+        o).tolist()), "call to call"),
+    "random order (torch.randperm)": (_shuffled(lambda o: [o[i] for i in torch.randperm(
+        len(o))]), "call to call"),
     "in place": (_in_place, "in place"),
     "sum": (lambda g: pcgrad(g).sum(dim=0), "the sum"),
     "mean": (lambda g: pcgrad(g).mean(dim=0), "one projected gradient per task"),
@@ -303,6 +335,10 @@ DM_WRONG = {
                  "one task"),
     "by position": (lambda e, r: sum((a - b) / b for a, b in zip(e.values(), r.values()))
                     / len(r), "by position"),
+    "sorted values": (lambda e, r: sum((a - b) / b for a, b in zip(
+        sorted(e.values()), sorted(r.values()))) / len(r), "sorting"),
+    "worst task": (lambda e, r: max((e[t] - r[t]) / r[t] for t in r), "largest"),
+    "best task": (lambda e, r: min((e[t] - r[t]) / r[t] for t in r), "smallest"),
     "log ratio": (lambda e, r: sum(math.log(e[t] / r[t]) for t in r) / len(r), "log ratios"),
     "per task dict": (lambda e, r: {t: (e[t] - r[t]) / r[t] for t in r}, "one value per task"),
     "per task list": (lambda e, r: [(e[t] - r[t]) / r[t] for t in r], "got list"),

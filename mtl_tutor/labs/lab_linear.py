@@ -5,8 +5,12 @@ import numpy as np
 
 from .verdict import NO_ANSWER, Verdict, _call, _report, _safe, _watch
 
+# Row norms 0, 0.27, 0.4, 0.574, 0.62, 0.7, 1.50, 1.51, 2.14, 3.20 against tau = 0.6 and
+# 0.25: rows just above tau and between tau and sqrt(tau) (0.775, 0.5), so that cutting at
+# ||v||^2 > tau or at ||v|| > 2 tau cannot pass.
 _V = np.array([[1.5, -0.2, 0.0], [-2.0, 0.7, 0.3], [0.4, -0.4, 0.1], [0.0, 0.0, 0.0],
-               [3.0, -1.0, 0.5], [-0.05, 0.9, -1.2]])
+               [3.0, -1.0, 0.5], [-0.05, 0.9, -1.2], [0.42, -0.56, 0.0],
+               [0.0, 0.24, -0.32], [0.372, 0.0, 0.496], [-0.162, 0.216, 0.0]])
 
 
 def library() -> list:
@@ -114,6 +118,19 @@ def _scaled_tau(value, V, tau, reference):
     return None
 
 
+def _cut_hint(value, V, tau, reference):
+    """A hint when `value` is right wherever both keep something but zeroes other rows or
+    entries than the prox does, else None."""
+    want = reference(V, tau)
+    kept, should = value != 0, want != 0
+    both = kept & should
+    if (kept != should).any() and np.allclose(value[both], want[both], atol=1e-8):
+        return ("you shrink correctly but set the wrong rows (or entries) to 0: exactly "
+                "those of size at most tau vanish (compare the norm itself with tau, not "
+                "its square or a multiple of tau).")
+    return None
+
+
 def _check_prox(fn, reference, wrong, name, done) -> Verdict:
     answers = {}
     for tau in (0.6, 0.25):
@@ -141,7 +158,8 @@ def _check_prox(fn, reference, wrong, name, done) -> Verdict:
         for other, hint in wrong(_V, tau):
             if np.allclose(value, other, atol=1e-8):
                 return _report(False, hint)
-        hint = _scaled_tau(value, _V, tau, reference)
+        hint = _scaled_tau(value, _V, tau, reference) or _cut_hint(value, _V, tau,
+                                                                   reference)
         return _report(False, hint or f"for tau = {tau} the {name} does not match the "
                                       "expected one; try it on a single row by hand.")
     return _report(True, done)

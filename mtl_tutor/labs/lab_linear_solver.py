@@ -44,14 +44,48 @@ def mapping_norm(W, X, Y, alpha, prox) -> float:
 
 
 class _Counted:
-    """The check's own prox, counting its calls and recording the thresholds it gets."""
+    """The check's own prox, counting its calls and recording the thresholds it gets and
+    the first points it is applied to."""
 
     def __init__(self, prox):
-        self.prox, self.taus = prox, []
+        self.prox, self.taus, self.points = prox, [], []
 
     def __call__(self, V, tau, *args, **kwargs):
         self.taus.append(float(tau))
+        if len(self.points) < 4 * STEPS:
+            self.points.append(np.array(V, dtype=float, copy=True))
         return self.prox(V, tau)
+
+
+STEPS = 6  # the iterations compared with ISTA's and FISTA's own
+
+
+def iterates(X, Y, alpha, fista, steps=STEPS):
+    """The points W - step * grad (or Z - step * grad) that ISTA (or FISTA, Beck and
+    Teboulle's t-sequence) hands to the group lasso's prox in its first `steps`
+    iterations, from W = 0 with the step 1/L."""
+    n = X.shape[0]
+    step = n / np.linalg.norm(X, 2) ** 2
+    W = Z = np.zeros((X.shape[1], Y.shape[1]))
+    t, points = 1.0, []
+    for _ in range(steps):
+        points.append(Z - step * X.T @ (X @ Z - Y) / n)
+        W_next = block_soft(points[-1], step * alpha)
+        t_next = (1 + np.sqrt(1 + 4 * t * t)) / 2
+        Z = W_next + (t - 1) / t_next * (W_next - W) if fista else W_next
+        W, t = W_next, t_next
+    return points
+
+
+def _followed(seen, points) -> int:
+    """How many of `points`, in order, are among the prox's inputs `seen` (other calls,
+    e.g. for a stopping test, may come in between)."""
+    k = 0
+    for V in seen:
+        if k < len(points) and V.shape == points[k].shape and np.allclose(
+                V, points[k], rtol=1e-7, atol=1e-10):
+            k += 1
+    return k
 
 
 def _run(fn, X, Y, alpha, prox, tol, max_iter):
@@ -128,11 +162,32 @@ def check_proximal_gradient(fn) -> Verdict:
                               "error, X^T (X W - Y) / n, and its sign.")
     if words:  # right answer, but with a tiny step
         return _report(False, words)
-    return _check_rules(fn, X, Y, alpha, len(counted.taus))
+    kinds = {name: iterates(X, Y, alpha, fista) for name, fista in
+             [("FISTA", True), ("ISTA", False)]}
+    kind = next((name for name, points in kinds.items()
+                 if _followed(counted.points, points) == STEPS), None)
+    if kind is None:
+        return _report(False, _neither(counted, alpha, L))
+    return _check_rules(fn, X, Y, alpha, len(counted.taus), kind, kinds[kind])
 
 
-def _check_rules(fn, X, Y, alpha, calls) -> Verdict:
-    """tol and max_iter are obeyed, and the prox is used (the lasso's gives the lasso)."""
+def _neither(counted, alpha, L) -> str:
+    """The hint for a solver that converges along neither ISTA's nor FISTA's path."""
+    steps = {round(tau / alpha * L, 6) for tau in counted.taus}
+    if steps != {1.0}:
+        return (f"your solver converges, but with a step of {max(steps):.3g} times 1/L: "
+                "use exactly 1/L, with L = np.linalg.norm(X, 2) ** 2 / n, the largest "
+                "eigenvalue of X^T X / n.")
+    return ("your solver converges, but its iterates are neither ISTA's nor FISTA's: "
+            "start from W = 0, and for FISTA update t_{k+1} = (1 + sqrt(1 + 4 t_k^2)) / 2 "
+            "every iteration (from t_0 = 1) and extrapolate from the last two *W*s, "
+            "Z = W_{k+1} + (t_k - 1) / t_{k+1} (W_{k+1} - W_k), not from Z and not with "
+            "a constant momentum.")
+
+
+def _check_rules(fn, X, Y, alpha, calls, kind, points) -> Verdict:
+    """tol and max_iter are obeyed, and the prox is used (the lasso's gives the lasso);
+    `kind` (ISTA or FISTA) is the path the solver follows, `points` its prox inputs."""
     ok, W, counted, caught = _run(fn, X, Y, alpha, block_soft, 1e-3, MAX_ITER)
     if not ok:
         return _report(False, W)
@@ -148,9 +203,11 @@ def _check_rules(fn, X, Y, alpha, calls) -> Verdict:
     if not ok:
         return _report(False, W + " (With max_iter = 3 the solver must warn and return "
                                   "its last W, not raise.)")
-    if len(counted.taus) > 5:
-        return _report(False, f"with max_iter = 3 your solver called the prox "
-                              f"{len(counted.taus)} times: it ignores max_iter.")
+    done = _followed(counted.points, points)
+    if done > 3:
+        return _report(False, f"with max_iter = 3 your solver ran {done} iterations: it "
+                              "ignores max_iter (or runs past it: range(max_iter), not "
+                              "range(max_iter + 1)).")
     if not caught:
         return _report(False, "with max_iter = 3 your solver stopped without a warning: "
                               "when it runs out of iterations before the gradient mapping "
@@ -164,6 +221,8 @@ def _check_rules(fn, X, Y, alpha, calls) -> Verdict:
         return _report(False, "with the lasso's prox (soft thresholding) your solver does not "
                               "reach scikit-learn's Lasso: call the `prox` it is given, "
                               "not a prox of your own.")
-    return _report(True, "your solver reaches scikit-learn's MultiTaskLasso and Lasso "
-                         "(relative difference below 1e-4), stops on the gradient mapping "
-                         "at tol and warns at max_iter.")
+    advice = ("" if kind == "FISTA" else " ISTA is right; FISTA's momentum (three lines "
+              "more) makes Part 4 much faster.")
+    return _report(True, f"your solver ({kind}) reaches scikit-learn's MultiTaskLasso and "
+                         "Lasso (relative difference below 1e-4), stops on the gradient "
+                         f"mapping at tol and warns at max_iter.{advice}")

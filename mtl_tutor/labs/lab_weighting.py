@@ -104,15 +104,31 @@ def check_uncertainty_loss(fn) -> Verdict:
         if hint:
             return _report(False, hint)
         want = _expected(losses.detach(), log_var.detach())
-        if not torch.isclose(value.detach().double(), want.double(), rtol=1e-4):
+        full = want + len(L_values) * 0.5 * math.log(2 * math.pi)  # the whole Gaussian NLL
+        if not any(torch.isclose(value.detach().double(), w.double(), rtol=1e-4)
+                   for w in (want, full)):
             return _report(False, _value_hint(value, losses.detach(), log_var.detach()) or
+                           _clamp_hint(fn, library) or
                            f"for losses {L_values} and log_var {s_values} the loss should be "
                            f"{want.item():.4g}, got {value.item():.4g}.")
         hint = _gradient_hint(value, losses, log_var)
         if hint:
             return _report(False, hint)
-    return _report(True, "sum_t exp(-s_t)/2 L_t + s_t/2, with gradients that reach both the "
-                         "tasks' losses and the log-variances.")
+    return _report(True, "sum_t exp(-s_t)/2 L_t + s_t/2 (up to the constant log sqrt(2 pi) "
+                         "per task, which changes no gradient), with gradients that reach "
+                         "both the tasks' losses and the log-variances.")
+
+
+def _clamp_hint(fn, library):
+    """A hint when `fn` is right for small s_t only (log_var clamped or cut), else None."""
+    losses, log_var = torch.tensor([2.0, 0.5]), torch.tensor([0.1, -0.2])
+    ok, value = _call(fn, losses, log_var, watch=library)
+    if ok and isinstance(value, torch.Tensor) and value.numel() == 1 and torch.isclose(
+            value.detach().double(), _expected(losses, log_var).double(), rtol=1e-4):
+        return ("your loss is right for s_t near 0 but not for s_t = -1.2, 1.5 or 2.2: do "
+                "you clamp log_var? s_t = log sigma^2 may take any real value; clamping "
+                "it changes the loss (and stops its gradient) where sigma is far from 1.")
+    return None
 
 
 def _gradient_hint(value, losses, log_var):
@@ -135,7 +151,8 @@ def _gradient_hint(value, losses, log_var):
     return None
 
 
-DELTA_CASES = [
+DELTA_CASES = [  # the first: sorting each dict's values pairs the wrong tasks
+    ({"a": 1.0, "b": 2.0, "c": 0.3}, {"c": 0.2, "b": 0.9, "a": 2.5}),
     ({"depth": 0.30, "label": 0.12, "amount": 35.0},
      {"amount": 50.0, "depth": 0.25, "label": 0.10}),
     ({"a": 2.0, "b": 0.5}, {"b": 1.0, "a": 1.0}),
@@ -160,6 +177,7 @@ def check_delta_m(fn) -> Verdict:
     borrowed = _borrowed(fn, library)
     if borrowed:
         return _do_it_yourself(borrowed)
+    numbers = []
     for errors, reference in DELTA_CASES:
         given = dict(errors), dict(reference)
         ok, value = _call(fn, *given, what="your delta_m", watch=library)
@@ -170,9 +188,13 @@ def check_delta_m(fn) -> Verdict:
         number = _as_number(value)
         if isinstance(number, str):
             return _report(False, number)
+        numbers.append(number)
+    for number, (errors, reference) in zip(numbers, DELTA_CASES):
         want = _delta(errors, reference)
         if not math.isclose(number, want, rel_tol=1e-5, abs_tol=1e-9):
-            return _report(False, _delta_hint(number, errors, reference, want))
+            return _report(False, _delta_hint(numbers) or (
+                f"for errors {errors} against {reference} Delta_m should be {want:.4g}, "
+                f"got {number:.4g}."))
     return _report(True, "the mean over tasks of each task's relative change of error.")
 
 
@@ -190,11 +212,28 @@ def _as_number(value):
     return float(value)
 
 
-def _delta_hint(number, errors, reference, want) -> str:
+def _delta_hint(numbers) -> str | None:
+    """The hint of the first known mistake that gives the student's number in every case
+    (one case alone can confuse two mistakes), else None."""
+    mistakes = [_delta_mistakes(errors, reference) for errors, reference in DELTA_CASES]
+    for k, (_, hint) in enumerate(mistakes[0]):
+        if all(math.isfinite(case[k][0]) and math.isclose(number, case[k][0], rel_tol=1e-5,
+                                                          abs_tol=1e-9)
+               for number, case in zip(numbers, mistakes)):
+            return hint
+    return None
+
+
+def _delta_mistakes(errors, reference) -> list:
+    """(the value, its hint) of each known mistake on one case."""
+    want = _delta(errors, reference)
     tasks = list(reference)
     rel = [(errors[t] - reference[t]) / reference[t] for t in tasks]
     by_position = [(e - r) / r for e, r in zip(errors.values(), reference.values())]
-    for wrong, hint in [
+    by_size = [(e - r) / r for e, r in zip(sorted(errors.values()),
+                                           sorted(reference.values()))]
+    middle = sorted(rel)[len(rel) // 2 - 1: len(rel) // 2 + 1]
+    return [
             (-want, "the sign is reversed: a method with *lower* errors than the reference "
                     "must get a negative Delta_m (error minus reference)."),
             (100 * want, "give Delta_m as a fraction (-0.05 for 5 % lower errors), as "
@@ -213,15 +252,19 @@ def _delta_hint(number, errors, reference, want) -> str:
             (sum(abs(r) for r in rel) / len(tasks),
              "you take absolute values: a task that got worse and one that got better "
              "must not add up."),
-            (sorted(rel)[len(rel) // 2] if len(rel) % 2 else math.nan,
+            (max(rel), "you take the largest relative change (the worst task); Delta_m "
+                       "is the mean over tasks."),
+            (min(rel), "you take the smallest relative change (the best task); Delta_m is "
+                       "the mean over tasks."),
+            (sorted(rel)[len(rel) // 2] if len(rel) % 2 else sum(middle) / 2,
              "you take the median over tasks; Delta_m is the mean."),
             (rel[0], "you use one task only; average over every task."),
             (sum(by_position) / len(tasks),
              "you match the tasks by position, but the dicts list them in different orders: "
              "look each task up by name (reference[t])."),
+            (sum(by_size) / len(tasks),
+             "you match the tasks by sorting their errors, which pairs a task with another "
+             "task's reference once the ranking changes: look each task up by name "
+             "(reference[t])."),
             (sum(math.log(errors[t] / reference[t]) for t in tasks) / len(tasks),
-             "you average log ratios; Delta_m averages the relative changes themselves.")]:
-        if math.isfinite(wrong) and math.isclose(number, wrong, rel_tol=1e-5, abs_tol=1e-9):
-            return hint
-    return (f"for errors {errors} against {reference} Delta_m should be {want:.4g}, "
-            f"got {number:.4g}.")
+             "you average log ratios; Delta_m averages the relative changes themselves.")]

@@ -14,10 +14,12 @@ def _library():
 
 
 def project(grads, order=None, against_projected=False, own_dot=False, when=lambda d: d < 0,
-            scale=lambda g: g.pow(2).sum()):
+            scale=lambda g: g.pow(2).sum(), by_own=False, test_original=False):
     """The reference (defaults) and its known variants: each task t, in turn, loses its
     component along every other task s (visited in `order`, default 0, 1, ...) whose
-    gradient it conflicts with. `grads` is (tasks, parameters); returns a new tensor."""
+    gradient it conflicts with. `grads` is (tasks, parameters); returns a new tensor.
+    Variants: by_own divides by |g_t|^2; test_original tests the conflict with the original
+    g_t but projects the running one."""
     out = grads.clone()
     for t in range(len(grads)):
         for s in [s for s in order if s < len(grads)] if order else range(len(grads)):
@@ -25,20 +27,55 @@ def project(grads, order=None, against_projected=False, own_dot=False, when=lamb
                 continue
             other = out[s] if against_projected else grads[s]
             dot = (grads[t] if own_dot else out[t]) @ other
-            if when(dot):
-                out[t] = out[t] - dot / scale(other) * other
+            if when(grads[t] @ other if test_original else dot):
+                out[t] = out[t] - dot / scale(out[t] if by_own else other) * other
     return out
 
 
 def _cases():
-    """(name, gradients): three tasks in a fixed order, two in conflict, two that agree."""
+    """(name, gradients): two tasks first (in conflict, then agreeing), then three tasks
+    that all conflict (each task's result depends on the order of the other two), then
+    three in a fixed order."""
     g = torch.Generator().manual_seed(0)
     conflict = torch.tensor([[1.0, 0.5, -0.2, 0.3], [-0.8, 0.9, 0.4, -0.1]])
     agree = torch.tensor([[1.0, 0.5, -0.2, 0.3], [0.6, 0.9, 0.4, 0.2]])
+    all_conflict = torch.tensor([[1.0, 0.1, 0.3, 0.0], [-0.6, 0.9, -0.2, 0.1],
+                                 [-0.3, -1.1, 0.2, 0.4]])
     three = torch.tensor([[1.0, 0.2, 0.0, -0.5, 0.3], [-0.9, 0.8, 0.3, 0.2, -0.4],
                           [0.5, -0.6, 0.7, 0.1, 0.2]]) + 0.01 * torch.randn(3, 5, generator=g)
-    return [("three tasks", three), ("two conflicting tasks", conflict),
-            ("two tasks that agree", agree)]
+    return [("two conflicting tasks", conflict), ("two tasks that agree", agree),
+            ("three tasks that all conflict", all_conflict), ("three tasks", three)]
+
+
+RANDOM_ORDER = ("your result changes from call to call: you visit the other tasks in a "
+                "random order, as Yu et al.'s PCGrad does. This exercise fixes the order, "
+                "s = 0, 1, ..., T - 1, so that the check can compare: drop the shuffle.")
+
+
+def _varies(fn, grads, library, calls=20):
+    """True when `fn` gives different results on the same input across calls (under
+    different seeds of Python's, NumPy's and torch's global generators, restored after)."""
+    import random
+
+    import numpy as np
+
+    states = random.getstate(), np.random.get_state(), torch.get_rng_state()
+    try:
+        results = []
+        for k in range(calls):
+            random.seed(k)
+            np.random.seed(k)
+            torch.manual_seed(k)
+            ok, value = _call(fn, grads.clone(), watch=library)
+            if not ok or not isinstance(value, torch.Tensor):
+                return False
+            results.append(value.detach())
+        return any(r.shape != results[0].shape or not torch.allclose(r, results[0])
+                   for r in results[1:])
+    finally:
+        random.setstate(states[0])
+        np.random.set_state(states[1])
+        torch.set_rng_state(states[2])
 
 
 @_safe
@@ -50,7 +87,8 @@ def check_pcgrad(fn) -> Verdict:
     borrowed = _borrowed(fn, library)
     if borrowed:
         return _do_it_yourself(borrowed)
-    for name, grads in _cases():
+    cases, values = _cases(), []
+    for name, grads in cases:
         given = grads.clone()
         ok, value = _call(fn, given, what="your projection", watch=library)
         if not ok:
@@ -60,11 +98,15 @@ def check_pcgrad(fn) -> Verdict:
                                   "later tasks must be projected against the *original* "
                                   "gradients, and the caller still needs them. Work on a "
                                   "copy (grads.clone()).")
+        if len(grads) > 2 and _varies(fn, grads, library):
+            return _report(False, RANDOM_ORDER)
         hint = _shape_hint(value, grads)
         if hint:
             return _report(False, f"for {name}: {hint}")
-        if not torch.allclose(value.detach().to(grads.dtype), project(grads), atol=1e-5):
-            return _report(False, f"for {name}: {_mistake(value.detach(), grads)}")
+        values.append(value.detach().to(grads.dtype))
+    for value, (name, grads) in zip(values, cases):
+        if not torch.allclose(value, project(grads), atol=1e-5):
+            return _report(False, f"for {name}: {_mistake(values, cases, value, grads)}")
     return _report(True, "only conflicting pairs are projected, against the original "
                          "gradients, in the tasks' order; the input is left as it was.")
 
@@ -89,11 +131,31 @@ def _shape_hint(value, grads):
     return None
 
 
-def _mistake(value, grads) -> str:
-    """The known mistake that gives `value`, as a hint."""
+def _mistake(values, cases, value, grads) -> str:
+    """The hint of the first known mistake that gives the student's `values` in every case
+    (one case alone can confuse two mistakes); else what the failing case (`value` for
+    `grads`) shows."""
+    known = [_known(g) for _, g in cases]
+    for k, (_, hint) in enumerate(known[0]):
+        if all(torch.allclose(v, case[k][0], atol=1e-5) for v, case in zip(values, known)):
+            return hint
     tasks = len(grads)
+    for order in itertools.permutations(range(tasks)):
+        if list(order) != sorted(order) and torch.allclose(value, project(grads, order),
+                                                            atol=1e-5):
+            return ("you visit the other tasks in another order (reversed, say); this "
+                    "exercise fixes it: s = 0, 1, ..., T - 1, so that the check can "
+                    "compare.")
+    if tasks > 2:
+        return ("two tasks pass, but with three the result is wrong: loop over every "
+                "other task s != t, and project task t's running result on each.")
+    return "the projected gradients do not match PCGrad's."
+
+
+def _known(grads) -> list:
+    """(the value, its hint) of each known mistake on `grads`."""
     dot = grads[0] @ grads[1]
-    for wrong, hint in [
+    return [
             (grads, "nothing was projected: when the dot product of two tasks' gradients "
                     "is negative, remove from g_t its component along g_s."),
             (project(grads, when=lambda d: True),
@@ -110,12 +172,18 @@ def _mistake(value, grads) -> str:
             (project(grads, scale=lambda g: g.norm()),
              "divide by the *squared* norm |g_s|^2: the projection is "
              "(g_t . g_s) / |g_s|^2 g_s."),
+            (project(grads, by_own=True),
+             "divide by |g_s|^2, the squared norm of the gradient you project *onto*, "
+             "not by |g_t|^2."),
             (project(grads, against_projected=True),
              "project against the *original* gradients g_s, not ones already projected "
              "(Yu et al.'s Algorithm 1)."),
             (project(grads, own_dot=True),
              "recompute the dot product with the task's gradient as projected so far, "
              "not with its original gradient."),
+            (project(grads, test_original=True),
+             "test the conflict with the task's gradient as projected so far (the same "
+             "dot product you project with), not with its original gradient."),
             (torch.where((grads @ grads.T).min(1).values[:, None] < 0, 0.0, grads),
              "you drop a conflicting gradient altogether; remove only its component along "
              "the other task's gradient."),
@@ -124,16 +192,4 @@ def _mistake(value, grads) -> str:
             (torch.stack([project(grads)[0], *grads[1:]]),
              "only the first task's gradient is projected: project every task's."),
             (torch.stack([grads[0], *project(grads)[1:]]) if dot < 0 else grads,
-             "the first task's gradient is not projected: project every task's.")]:
-        if torch.allclose(value, wrong, atol=1e-5):
-            return hint
-    for order in itertools.permutations(range(tasks)):
-        if list(order) != sorted(order) and torch.allclose(value, project(grads, order),
-                                                            atol=1e-5):
-            return ("you visit the other tasks in another order (random, or reversed); this "
-                    "exercise fixes it: s = 0, 1, ..., T - 1, so that the check can "
-                    "compare.")
-    if tasks > 2:
-        return ("two tasks pass, but with three the result is wrong: loop over every "
-                "other task s != t, and project task t's running result on each.")
-    return "the projected gradients do not match PCGrad's."
+             "the first task's gradient is not projected: project every task's.")]
