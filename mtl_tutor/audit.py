@@ -1,6 +1,7 @@
 """The audit of the book's comparative claims: every claim's record, read from the stored
 outputs of the notebooks (`Claims.check` writes them), with how it fared in the last
-robustness run (book/robustness.json, written by `make robustness`)."""
+robustness run (book/robustness.json, written by `make robustness`). Withdrawn claims
+(declared, tested, not confirmed) are listed too, marked with why."""
 import json
 from pathlib import Path
 
@@ -30,8 +31,8 @@ def _arm(record, side, key):
 
 def audit_table(book: Path) -> pd.DataFrame:
     """One row per comparative claim of the book: chapter, claim, arms, parameters and
-    budget per arm, seeds, test, margin, interval, verdict, whether it holds, and its
-    robustness."""
+    budget per arm, seeds, test, margin, interval, verdict, whether it holds, its
+    robustness, and "withdrawn": "no", or why it was withdrawn."""
     robustness = last_robustness_run(book)
     rows = []
     for r in claim_records(book):
@@ -45,7 +46,8 @@ def audit_table(book: Path) -> pd.DataFrame:
             "margin": "none" if r.get("margin") is None else fmt(r["margin"]),
             "interval": f"{r['interval']} ({fmt(100 * r['confidence'])} % CI)",
             "verdict": r["verdict"], "holds": r["holds"],
-            "robustness": robustness_of(Path(r["notebook"]).stem, r["claim"], robustness)})
+            "robustness": robustness_of(Path(r["notebook"]).stem, r["claim"], robustness),
+            "withdrawn": r.get("withdrawn") or "no"})
     columns = ["chapter", "claim", "arms (a vs b)", "parameters", "budget", "seeds", "test",
-               "margin", "interval", "verdict", "holds", "robustness"]
+               "margin", "interval", "verdict", "holds", "robustness", "withdrawn"]
     return pd.DataFrame(rows, columns=columns)

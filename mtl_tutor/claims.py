@@ -17,7 +17,9 @@ many claims it makes (`family_size`); each is decided at Bonferroni's level alph
 it is made, so that the chance of any false claim in the family stays below alpha, and
 `check` adds Holm's adjusted p-values (Holm rejects whatever Bonferroni does, and
 sometimes more). A claim that stands alone (one pre-registered headline) says why
-(`alone="..."`) and is decided at alpha.
+(`alone="..."`) and is decided at alpha. A declared claim that a run did not confirm, or
+that failed at a fresh seed offset, is not dropped: it is made as declared with
+`withdrawn="why"`, stays in the family and on the audit page, and is not required to hold.
 """
 import dataclasses
 import json
@@ -93,6 +95,7 @@ class Claim:
     headline: bool = False
     arms: dict | None = None
     holm_p: float | None = None
+    withdrawn: str | None = None
 
     def words(self, lower: str = "lower", higher: str = "higher",
               neither: str = WORDS["neither"]) -> str:
@@ -114,10 +117,14 @@ class Claims:
         return self.alpha if alone else self.alpha / self.family_size
 
     def _add(self, claim, cmp, test, expected, verdict, p, interval, level, margin=None,
-             alone=None, headline=False, comparison=None, two_sided=True) -> Claim:
+             alone=None, headline=False, comparison=None, two_sided=True,
+             withdrawn=None) -> Claim:
         if headline and cmp.n < scaled(HEADLINE_SEEDS):
             raise ValueError(f"{claim!r} is a headline claim: it needs at least "
                              f"{scaled(HEADLINE_SEEDS)} seeds, has {cmp.n}.")
+        if withdrawn is not None and not (isinstance(withdrawn, str) and withdrawn.strip()):
+            raise ValueError(f"withdrawn= says why {claim!r} was withdrawn (a sentence), "
+                             f"got {withdrawn!r}.")
         arms = None
         if comparison is not None:
             arms = {side: {"parameters": comparison.parameters(name),
@@ -127,7 +134,8 @@ class Claims:
         confidence = 1 - level if two_sided else 1 - 2 * level  # of the interval shown
         record = Claim(self.chapter, claim, test, cmp.a, cmp.b, cmp.n, cmp.mean,
                        cmp.interval, level, interval, confidence, p, verdict,
-                       verdict == expected, margin, alone, headline, arms)
+                       verdict == expected, margin, alone, headline, arms,
+                       withdrawn=withdrawn)
         self.made.append(record)
         return record
 
@@ -183,15 +191,22 @@ class Claims:
                          "interval": c.interval, "p": c.p, "Holm p": c.holm_p,
                          "verdict": c.verdict, "holds": c.holds,
                          "fresh settings": f"held {sum(outcomes.values())} of {len(outcomes)}"
-                         if outcomes else "not run"})
-        return pd.DataFrame(rows)
+                         if outcomes else "not run", "withdrawn": c.withdrawn or "no"})
+        table = pd.DataFrame(rows)
+        if table.empty or (table["withdrawn"] == "no").all():
+            return table.drop(columns="withdrawn", errors="ignore")
+        return table
 
     def not_robust(self) -> list:
         """The claims made so far that failed at a setting of the last robustness run:
         they do not stand until revised and run again at offsets drawn after the revision."""
         robustness = last_robustness_run()
-        return [c.claim for c in self.made if not all(
+        return [c.claim for c in self.made if not c.withdrawn and not all(
             robustness_outcomes(self.chapter, c.claim, robustness).values())]
+
+    def withdrawn(self) -> list:
+        """The claims made with `withdrawn=...`: declared, tested, and not claimed."""
+        return [c.claim for c in self.made if c.withdrawn]
 
     def check(self) -> None:
         """Holm's adjusted p-values for the family, the records for the audit page (and
@@ -213,7 +228,7 @@ class Claims:
                      f"{self.chapter}: declared {self.family_size} claims in its family, "
                      f"made {len(family)}")
         failing = [f"{c.claim}: {c.verdict} ({c.test}, interval {c.interval})"
-                   for c in self.made if not c.holds]
+                   for c in self.made if not c.holds and not c.withdrawn]
         assert_claim(not failing, f"{self.chapter}: " + "; ".join(failing))
 
 

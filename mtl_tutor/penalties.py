@@ -12,8 +12,15 @@ control that says what coupling the tasks adds:
 
 - `uncoupled_l2`: pairwise_l2 with the tasks' mean replaced by 0, T * sum_t ||W_t||^2
   (each task pulled towards zero as strongly as pairwise_l2 pulls it towards the mean).
+- `task_norms`: the sum of the tasks' Euclidean norms, sum_t ||W_t||_F (not squared): the
+  trace norm of the stack if the tasks' rows were orthogonal (shared no direction), and
+  never below it; the trace norm's literal twin.
 - `task_nuclear_norm`: the nuclear norm of each task's own (in, out) matrix, summed over
   tasks (each task made low rank on its own, none asked to share the others' patterns).
+
+Between l2 and its twin lies `mean_regularised` (Evgeniou & Pontil, 2004), with one
+strength for the spread around the tasks' mean and one for the mean itself:
+uncoupled_l2 = pairwise_l2 + T^2 ||mean||^2.
 
 Only weights are penalised, never biases: a bias is a per-task offset, not shared structure.
 """
@@ -58,18 +65,40 @@ def task_nuclear_norm(weight: torch.Tensor) -> torch.Tensor:
     return torch.linalg.svdvals(matrices).sum()
 
 
+def task_norms(weight: torch.Tensor) -> torch.Tensor:
+    """sum_t ||W_t||_F: each task's weights' Euclidean norm (not squared), summed. The trace
+    norm of the stack is at most this, with equality when the tasks' flattened weights are
+    orthogonal, so it is `trace_norm` with the coupling taken out: the uncoupled twin."""
+    return _flat(weight).norm(dim=1).sum()
+
+
+def mean_regularised(weight: torch.Tensor, spread: float, mean: float) -> torch.Tensor:
+    """spread * sum_t ||W_t - mean_W||^2 + mean * ||mean_W||^2, mean_W the tasks' mean:
+    the two-strength regulariser of Evgeniou & Pontil (2004). spread = T, mean = 0 is
+    `pairwise_l2`; spread = T, mean = T^2 is `uncoupled_l2`."""
+    if spread < 0 or mean < 0:
+        raise ValueError(f"The strengths cannot be negative, got spread={spread}, "
+                         f"mean={mean}.")
+    flat = _flat(weight)
+    centre = flat.mean(dim=0)
+    return spread * (flat - centre).pow(2).sum() + mean * centre.pow(2).sum()
+
+
 def stacked_weights(module: nn.Module) -> list:
     """The weight stacks of every `TaskLinear` inside `module` (biases excluded)."""
     return [m.weight for m in module.modules() if isinstance(m, TaskLinear)]
 
 
 def sharing_penalty(module: nn.Module, l2: float = 0.0, trace: float = 0.0,
-                    uncoupled_l2: float = 0.0, task_nuclear: float = 0.0):
+                    uncoupled_l2: float = 0.0, task_nuclear: float = 0.0,
+                    task_norm: float = 0.0):
     """A penalty for `fit(penalty=...)`: l2 * pairwise_l2 + trace * trace_norm, summed over
     the task-stacked layers inside `module` (e.g. `model.branches`, the hidden layers).
-    uncoupled_l2 and task_nuclear add the uncoupled twins (`uncoupled_l2`,
-    `task_nuclear_norm`) with those strengths: the controls for what coupling adds."""
-    strengths = dict(l2=l2, trace=trace, uncoupled_l2=uncoupled_l2, task_nuclear=task_nuclear)
+    uncoupled_l2, task_nuclear and task_norm add the uncoupled twins (`uncoupled_l2`,
+    `task_nuclear_norm`, `task_norms`) with those strengths: the controls for what
+    coupling adds."""
+    strengths = dict(l2=l2, trace=trace, uncoupled_l2=uncoupled_l2, task_nuclear=task_nuclear,
+                     task_norm=task_norm)
     if any(v < 0 for v in strengths.values()):
         shown = ", ".join(f"{k}={v}" for k, v in strengths.items()
                           if v or k in ("l2", "trace"))
@@ -90,6 +119,8 @@ def sharing_penalty(module: nn.Module, l2: float = 0.0, trace: float = 0.0,
                 total = total + uncoupled_l2 * _uncoupled_l2(w)
             if task_nuclear:
                 total = total + task_nuclear * task_nuclear_norm(w)
+            if task_norm:
+                total = total + task_norm * task_norms(w)
         return total
 
     return penalty

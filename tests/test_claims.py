@@ -105,10 +105,12 @@ def test_the_audit_reads_records_from_stored_outputs(tmp_path):
 
     from mtl_tutor.audit import audit_table
     source = ("import mtl_tutor as mt\nfrom mtl_tutor.stats import Paired\n"
-              "c = mt.Claims('probe', family_size=2)\n"
+              "c = mt.Claims('probe', family_size=3)\n"
               "c.lower('a beats b', Paired('a', 'b', (-1.0, -1.2, -0.9, -1.1)))\n"
               "c.equivalent('a matches b', Paired('a', 'b', (0.001, -0.002, 0.0, 0.001)),"
-              " margin=0.05)\nc.check()")
+              " margin=0.05)\n"
+              "c.lower('c beats b', Paired('c', 'b', (1.0, -1.2, 0.9, -1.1)),"
+              " withdrawn='not confirmed')\nc.check()")
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(source)]
     NotebookClient(nb, kernel_name="python3").execute()
@@ -117,12 +119,16 @@ def test_the_audit_reads_records_from_stored_outputs(tmp_path):
         "book/probe.ipynb": {"claims": {"a beats b": {"MTL_TUTOR_SEED=5": True,
                                                       "MTL_TUTOR_SCALE=2": False}}}}}))
     table = audit_table(tmp_path).set_index("claim")
-    assert list(table.index) == ["a beats b", "a matches b"]
-    assert table.loc["a beats b", "verdict"] == "lower" and table["holds"].all()
+    assert list(table.index) == ["a beats b", "a matches b", "c beats b"]
+    assert table.loc["a beats b", "verdict"] == "lower"
+    assert table.loc[["a beats b", "a matches b"], "holds"].all()
+    assert not table.loc["c beats b", "holds"]
+    assert table.loc["c beats b", "withdrawn"] == "not confirmed"
+    assert table.loc["a beats b", "withdrawn"] == "no"
     assert table.loc["a matches b", "margin"] == "0.05"
     assert table.loc["a beats b", "robustness"].startswith("failed at MTL_TUTOR_SCALE=2")
     assert table.loc["a matches b", "robustness"] == "not run"
-    assert table.loc["a beats b", "interval"].endswith("(97.5 % CI)")  # 1 - 0.05 / 2
+    assert table.loc["a beats b", "interval"].endswith("(98.3 % CI)")  # 1 - 0.05 / 3
 
 
 def test_a_chapter_shows_each_claims_record_at_fresh_settings(tmp_path, monkeypatch):
@@ -140,3 +146,30 @@ def test_a_chapter_shows_each_claims_record_at_fresh_settings(tmp_path, monkeypa
     assert claims.not_robust() == ["a beats b"]
     monkeypatch.chdir(tmp_path.parent)  # no run recorded here: nothing to flag
     assert claims.not_robust() == [] and set(claims.table()["fresh settings"]) == {"not run"}
+
+
+def test_a_withdrawn_claim_stays_in_the_family_and_on_record(monkeypatch, tmp_path):
+    """A declared claim that a run did not confirm is made as declared with its reason:
+    it counts in the family (the levels of the others do not change), is shown with its
+    reason, is not flagged as not robust, and does not fail the strict check."""
+    monkeypatch.setenv("MTL_TUTOR_STRICT", "1")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "robustness.json").write_text(json.dumps({"notebooks": {
+        "book/ch.ipynb": {"claims": {"noisy": {"MTL_TUTOR_SEED=5": False}}}}}))
+    claims = Claims("ch", family_size=2)
+    clear = claims.lower("clear", CLEAR)
+    noisy = claims.lower("noisy", NOISY, withdrawn="not confirmed at the book's seeds")
+    assert clear.level == noisy.level == pytest.approx(0.025) and not noisy.holds
+    assert claims.withdrawn() == ["noisy"] and claims.not_robust() == []
+    table = claims.table().set_index("claim")
+    assert table.loc["noisy", "withdrawn"] == "not confirmed at the book's seeds"
+    assert table.loc["clear", "withdrawn"] == "no"
+    claims.check()  # no AssertionError: the failing claim is withdrawn
+    with pytest.raises(ValueError, match="says why"):
+        claims.lower("x", CLEAR, withdrawn="")
+
+
+def test_a_table_without_withdrawn_claims_has_no_such_column():
+    claims = Claims("ch", family_size=1)
+    claims.lower("clear", CLEAR)
+    assert "withdrawn" not in claims.table().columns

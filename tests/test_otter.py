@@ -63,9 +63,11 @@ def test_otter_student_versions_hold_no_solution(tmp_path):
         assert not leaked, (master.name, leaked)
 
 
-def test_grading_gives_the_solution_full_marks_and_the_stub_none(tmp_path):
-    """Lab 4 (the quickest to run) graded locally with otter run, as a course would."""
-    lab = ROOT / "book" / "labs" / "lab_tensor.ipynb"
+@pytest.mark.parametrize("name", ["lab_tensor", "lab_linear"])
+def test_grading_gives_the_solution_full_marks_and_the_stub_none(tmp_path, name):
+    """Labs 4 and 6 (the quickest to run) graded locally with otter run, as a course
+    would."""
+    lab = ROOT / "book" / "labs" / f"{name}.ipynb"
     (master,) = otter_export.main(tmp_path / "masters", [lab])
     dist = assign(master, tmp_path / "dist")
     (zipped,) = (dist / "autograder").glob("*.zip")
@@ -149,6 +151,53 @@ def test_grading_in_the_books_environment_scores_right_and_wrong_answers(tmp_pat
     wrong = nbformat.from_dict(right)
     for cell in wrong.cells:
         for start, code in WRONG_LAB1.items():
+            if cell.source.startswith(start):
+                cell.source = code
+    scores = _graded(zipped, wrong, tmp_path, "wrong")
+    assert len(scores) == len(answers) and all(s <= 0 for s, _ in scores.values()), scores
+
+
+# Lab 5's exercises answered wrongly, one classic mistake each.
+WRONG_LAB5 = {
+    "def uncertainty_loss": '''def uncertainty_loss(losses, log_var):
+    return (0.5 * torch.exp(-log_var) * losses).sum()  # the log sigma term left out
+''',
+    "def project": '''def project(grads):
+    out = grads.clone()
+    for t in range(len(grads)):
+        for s in range(len(grads)):
+            if s != t:  # projects every pair, conflicting or not
+                dot = out[t] @ grads[s]
+                out[t] = out[t] - dot / grads[s].pow(2).sum() * grads[s]
+    return out
+''',
+    "def delta_m": '''def delta_m(errors, reference):
+    return sum((errors[t] - reference[t]) / errors[t] for t in reference) / len(reference)
+''',
+}
+
+
+def test_lab_weighting_grades_right_and_wrong_answers(tmp_path):
+    """Lab 5 exported, assigned and graded with `otter run`, its exercises only (the
+    comparison of Part 4 is left out of the submissions): the model answers get every
+    point, answers with one mistake each get none."""
+    lab = ROOT / "book" / "labs" / "lab_weighting.ipynb"
+    (master,) = otter_export.main(tmp_path / "masters", [lab])
+    dist = assign(master, tmp_path / "dist")
+    (zipped,) = (dist / "autograder").glob("*.zip")
+    full = nbformat.read(dist / "autograder" / lab.name, 4)
+    answers = [c for c in full.cells if "otter_assign_solution_cell"
+               in c.metadata.get("tags", [])]
+    assert len(answers) == len(WRONG_LAB5)
+    first = full.cells.index(answers[0])
+    keep = [c for i, c in enumerate(full.cells) if c.cell_type == "code" and (
+        i < first or c in answers or c.source.startswith(("grader.check", "labs.check")))]
+    right = nbformat.v4.new_notebook(cells=keep, metadata=full.metadata)
+    scores = _graded(zipped, right, tmp_path, "right")
+    assert len(scores) == len(answers) and all(s == m for s, m in scores.values()), scores
+    wrong = nbformat.from_dict(right)
+    for cell in wrong.cells:
+        for start, code in WRONG_LAB5.items():
             if cell.source.startswith(start):
                 cell.source = code
     scores = _graded(zipped, wrong, tmp_path, "wrong")

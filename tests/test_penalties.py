@@ -119,3 +119,31 @@ def test_sharing_penalty_adds_the_uncoupled_twins():
         old(), sum(mt.pairwise_l2(w) + 0.5 * mt.penalties.trace_norm(w) for w in stacks))
     with pytest.raises(ValueError, match="task_nuclear=-1"):
         mt.sharing_penalty(model.branches, task_nuclear=-1.0)
+
+
+def test_task_norms_is_the_trace_norm_of_orthogonal_tasks_and_never_below_it():
+    w = torch.randn(4, 3, 5, dtype=torch.float64)
+    by_hand = sum(w[t].norm() for t in range(4))
+    torch.testing.assert_close(mt.penalties.task_norms(w), by_hand)
+    assert mt.penalties.trace_norm(w) <= mt.penalties.task_norms(w) + 1e-12
+    rows = torch.eye(4, 6, dtype=torch.float64) * torch.tensor([[1.0], [2.0], [3.0], [4.0]])
+    torch.testing.assert_close(mt.penalties.trace_norm(rows), mt.penalties.task_norms(rows))
+    assert torch.autograd.gradcheck(mt.penalties.task_norms, (w.requires_grad_(),))
+
+
+def test_mean_regularised_spans_pairwise_l2_and_its_uncoupled_twin():
+    w = torch.randn(5, 3, 4, dtype=torch.float64)
+    T = 5
+    torch.testing.assert_close(mt.penalties.mean_regularised(w, T, 0.0), mt.pairwise_l2(w))
+    torch.testing.assert_close(mt.penalties.mean_regularised(w, T, T**2),
+                               mt.penalties.uncoupled_l2(w))
+    with pytest.raises(ValueError, match="cannot be negative"):
+        mt.penalties.mean_regularised(w, -1.0, 0.0)
+
+
+def test_sharing_penalty_adds_the_task_norm_twin():
+    model = mt.single_task_nets(3, (4, 2), [Task("a"), Task("b")])
+    stacks = [layer.weight for layer in model.branches if hasattr(layer, "weight")]
+    penalty = mt.sharing_penalty(model.branches, task_norm=0.5)
+    torch.testing.assert_close(
+        penalty(), sum(0.5 * mt.penalties.task_norms(w) for w in stacks))

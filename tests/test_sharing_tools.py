@@ -58,3 +58,25 @@ def test_step_cosines_needs_a_trunk():
     model = mt.single_task_nets(data.n_features, (4,), data.tasks)
     with pytest.raises(ValueError, match="trunk"):
         step_cosines(model, data, steps=1)
+
+
+def test_another_environment_leaves_environment_0_unchanged():
+    from mtl_tutor.problems import make_environment_tasks
+    alone = make_environment_tasks(n_tasks=3, n_train=5, n_val=4, n_test=6, seed=2)
+    mixed = make_environment_tasks(n_tasks=5, n_train=5, n_val=4, n_test=6, seed=2,
+                                   environments=[0, 0, 0, 1, 1])
+    for split in ("train", "val", "test"):
+        a, b = getattr(alone, split), getattr(mixed, split)
+        assert torch.equal(a.x, b.x[:3])
+        for name in alone.names:
+            assert torch.equal(a.y[name], b.y[name])
+    teacher = mixed.info["teacher"]
+    x = torch.randn(50, 10)
+    assert not torch.allclose(teacher.factors(x, 0), teacher.factors(x, 1))
+    assert mixed.info["environments"] == [0, 0, 0, 1, 1]
+
+
+def test_environments_must_name_one_environment_per_task():
+    from mtl_tutor.problems import make_environment_tasks
+    with pytest.raises(ValueError, match="environments"):
+        make_environment_tasks(n_tasks=3, environments=[0, 1])

@@ -5,13 +5,17 @@ import mtl_tutor as mt
 from mtl_tutor import Task
 from mtl_tutor.penalties import (
     pairwise_l2,
+    task_norms,
     task_nuclear_norm,
     trace_norm,
     uncoupled_l2,
 )
 from mtl_tutor.problems.soft import (
     hidden_penalty,
+    mean_penalty,
+    same_start,
     trunk_l2,
+    two_strength_nets,
     weight_measures,
     weights_score,
 )
@@ -26,7 +30,7 @@ def stl():
 
 @pytest.mark.parametrize("name, function", [
     ("l2", pairwise_l2), ("trace", trace_norm), ("uncoupled l2", uncoupled_l2),
-    ("task nuclear", task_nuclear_norm)])
+    ("task nuclear", task_nuclear_norm), ("task norm", task_norms)])
 def test_hidden_penalty_sums_the_penalty_over_the_hidden_stacks(name, function):
     model = stl()
     explicit = function(model.branches[0].weight) + function(model.branches[2].weight)
@@ -74,3 +78,30 @@ def test_weights_score_adds_the_measures_to_the_error():
     score = weights_score(mt.single_task_nets(4, (5, 2), data.tasks), data, "test")
     assert {"error", "task errors", "task distance", "top singular share",
             "stack norm"} <= set(score)
+
+
+def test_mean_penalty_runs_from_the_coupled_l2_to_its_twin():
+    class Data:  # what the model reads of a data set
+        n_features, tasks = 4, TASKS
+
+    torch.manual_seed(0)
+    model = two_strength_nets(Data, (5, 2), (0.1, 0.0))
+    torch.testing.assert_close(mean_penalty(model), 0.1 * hidden_penalty("l2")(model))
+    model.strengths = (0.1, 0.1)
+    torch.testing.assert_close(mean_penalty(model),
+                               0.1 * hidden_penalty("uncoupled l2")(model))
+    with pytest.raises(ValueError, match="two_strength_nets"):
+        mean_penalty(stl())
+    with pytest.raises(ValueError, match="cannot be negative"):
+        two_strength_nets(Data, (5, 2), (-1.0, 0.0))
+
+
+def test_same_start_makes_every_task_start_from_task_0s_draw():
+    model = same_start(stl())
+    assert weight_measures(model)["task distance"] == 0.0
+    for layer in (model.branches[0], model.branches[2], model.heads.stacked):
+        torch.testing.assert_close(layer.weight, layer.weight[:1].expand_as(layer.weight))
+        torch.testing.assert_close(layer.bias, layer.bias[:1].expand_as(layer.bias))
+    torch.manual_seed(0)
+    with pytest.raises(ValueError, match="task-stacked"):
+        same_start(torch.nn.Linear(2, 2))

@@ -65,6 +65,29 @@ for _scale in (2.0, 0.3):
     assert torch.equal(_y.detach(), _x.detach())
     _y.backward(_up.clone())
     assert torch.allclose(_x.grad, -_scale * _up)""",
+    "check_dann_loss": """import torch
+from mtl_tutor.adversarial import DomainAdversarialNet
+from mtl_tutor.labs.lab_auxiliary_dann import dann_reference
+_g = torch.Generator().manual_seed(13)
+_ = torch.manual_seed(13)
+_net = DomainAdversarialNet(3, hidden=6, feature_dim=2)
+_sx, _tx = torch.randn(9, 3, generator=_g), torch.randn(5, 3, generator=_g)
+_sy = (torch.rand(9, generator=_g) > 0.5).float()
+_want = dann_reference(_net, _sx, _sy, _tx)
+assert torch.isclose(torch.as_tensor(ANSWER(_net, _sx, _sy, _tx)), _want, rtol=1e-4)""",
+    "check_noisy_copies": """import torch
+_f = torch.linspace(-1, 1, 3000)
+_c = torch.as_tensor(ANSWER(_f.clone(), 4, 0.3, 21)).double()
+_again = torch.as_tensor(ANSWER(_f.clone(), 4, 0.3, 21)).double()
+assert _c.shape == (3000, 4) and torch.equal(_c, _again)
+_r = _c - _f.double()[:, None]
+assert ((_r.std(0) - 0.3).abs() < 0.03).all()
+assert (torch.corrcoef(_r.T) - torch.eye(4)).abs().max() < 0.1""",
+    "check_parameter_count": """assert ANSWER(9, 5, 3, False) == 3 * (9 * 5 + 5 + 5 + 1)
+assert ANSWER(9, 5, 3, True) == 9 * 5 + 5 + 3 * (5 + 1)""",
+    "check_reversal_schedule": """import math
+for _p in (0.02, 0.3, 0.8):
+    assert abs(float(ANSWER(_p)) - (2 / (1 + math.exp(-10 * _p)) - 1)) < 1e-6""",
     "check_shuffle": """import torch
 _y = torch.arange(30.0)
 _s = ANSWER(_y, 7)
@@ -73,6 +96,40 @@ assert sorted(_s.tolist()) == _y.tolist() and torch.equal(_s, ANSWER(_y, 7))""",
 import mtl_tutor as mt
 _M = torch.randn(4, 6, generator=torch.Generator().manual_seed(5))
 assert abs(float(ANSWER(_M)) - mt.tensors.mean_cosine(_M)) < 1e-5""",
+    "check_laf_factors": """import torch
+from mtl_tutor.labs.lab_tensor_factors import laf_reference
+_W = torch.randn(20, 6, generator=torch.Generator().manual_seed(8))
+for _t in (0.2, 0.5):
+    _L, _S = (torch.as_tensor(f).float() for f in ANSWER(_W.clone(), _t))
+    _wL, _wS = laf_reference(_W, _t)
+    assert _S.shape == _wS.shape and torch.allclose(_L @ _S, _wL @ _wS, atol=1e-4)
+    assert torch.allclose(_S @ _S.T, torch.eye(_S.shape[0]), atol=1e-4)""",
+    "check_auc": """import torch
+from mtl_tutor.labs.lab_tensor_factors import auc_reference
+_g = torch.Generator().manual_seed(9)
+_p, _n = torch.randint(0, 4, (7,), generator=_g).float(), torch.randn(12, generator=_g)
+assert abs(float(ANSWER(_p.clone(), _n.clone())) - auc_reference(_p, _n)) < 1e-6""",
+    "check_uncertainty_loss": """import torch
+_L = torch.tensor([3.0, 0.2, 1.5], requires_grad=True)
+_s = torch.tensor([1.1, -0.6, 0.0], requires_grad=True)
+_v = ANSWER(_L, _s)
+assert torch.isclose(_v, (0.5 * torch.exp(-_s) * _L + 0.5 * _s).sum().detach())
+_v.backward()
+assert torch.allclose(_s.grad, (0.5 - 0.5 * torch.exp(-_s) * _L).detach())""",
+    "check_pcgrad": """import torch
+_g = torch.randn(4, 6, generator=torch.Generator().manual_seed(9))
+_kept = _g.clone()
+_out = _g.clone()
+for _t in range(4):
+    for _u in range(4):
+        _d = _out[_t] @ _g[_u]
+        if _u != _t and _d < 0:
+            _out[_t] = _out[_t] - _d / _g[_u].pow(2).sum() * _g[_u]
+assert torch.allclose(ANSWER(_g), _out, atol=1e-5) and torch.equal(_g, _kept)""",
+    "check_delta_m": """_e = {"x": 1.2, "y": 0.05, "z": 300.0}
+_r = {"z": 250.0, "x": 1.5, "y": 0.04}
+_want = sum((_e[t] - _r[t]) / _r[t] for t in _r) / 3
+assert abs(float(ANSWER(_e, _r)) - _want) < 1e-6""",
     "check_head_outputs": """import torch
 _ = torch.manual_seed(11)
 _net = ANSWER(data.n_features, 12, data.tasks)
@@ -80,6 +137,28 @@ _x = data.test.x[:7] if data.test.shared_inputs else data.test.x[:, :7]
 _out = _net(_x)
 assert all(_out[name].shape == (7,) for name in data.names)
 assert len({_out[name].sum().item() for name in data.names}) == len(data.names)""",
+    "check_soft_threshold": """import numpy as np
+_V = np.random.default_rng(9).normal(size=(7, 3))
+_V[2] = 0.0
+_want = np.sign(_V) * np.maximum(np.abs(_V) - 0.3, 0.0)
+assert np.allclose(ANSWER(_V.copy(), 0.3), _want)""",
+    "check_group_soft_threshold": """import numpy as np
+_V = np.random.default_rng(8).normal(size=(7, 3))
+_V[4] = 0.0
+_norms = np.linalg.norm(_V, axis=1, keepdims=True)
+_want = _V * np.maximum(0.0, 1.0 - 1.1 / np.maximum(_norms, 1.1))
+assert np.allclose(ANSWER(_V.copy(), 1.1), _want)""",
+    "check_proximal_gradient": """import numpy as np
+from sklearn.linear_model import MultiTaskLasso
+_rng = np.random.default_rng(17)
+_X = _rng.normal(size=(40, 8))
+_Y = _X[:, :3] @ _rng.normal(size=(3, 3)) + 0.3 * _rng.normal(size=(40, 3))
+_prox = lambda V, tau: V * np.maximum(  # noqa: E731
+    0.0, 1.0 - tau / np.maximum(np.linalg.norm(V, axis=1, keepdims=True), tau))
+_W = ANSWER(_X, _Y, 0.05, _prox, 1e-9, 100_000)
+_ref = MultiTaskLasso(alpha=0.05, fit_intercept=False, tol=1e-14,
+                      max_iter=200_000).fit(_X, _Y).coef_.T
+assert np.linalg.norm(_W - _ref) <= 1e-4 * np.linalg.norm(_ref)""",
 }
 CHECK = re.compile(r"^labs\.(check_\w+)\((.+?)\)\s*(?:#.*)?$")
 # Otter's tests compare printed output (doctest), so the check's message is kept quiet.

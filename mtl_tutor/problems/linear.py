@@ -30,10 +30,9 @@ def _weights(g, *shape):
     return sign * (0.5 + torch.rand(*shape, generator=g))
 
 
-def make_sparse_linear_tasks(n_tasks=8, n_features=50, n_relevant=5, overlap=1.0,
-                             n_train=30, n_val=30, n_test=500, noise=0.5, seed=0):
-    """Each task uses `n_relevant` features; a fraction `overlap` of them is used by every
-    task, the rest are the task's own (no two tasks share those)."""
+def overlap_counts(n_tasks, n_features, n_relevant, overlap) -> tuple:
+    """(shared, own): of each task's `n_relevant` features, how many every task uses and
+    how many are its own, for a fraction `overlap` shared; checks that they fit."""
     if not 0.0 <= overlap <= 1.0:
         raise ValueError(f"overlap must lie in [0, 1], got {overlap}.")
     shared = round(overlap * n_relevant)
@@ -41,6 +40,14 @@ def make_sparse_linear_tasks(n_tasks=8, n_features=50, n_relevant=5, overlap=1.0
     if shared + n_tasks * own > n_features:
         raise ValueError(f"{n_tasks} tasks with {own} features of their own and {shared} "
                          f"shared need {shared + n_tasks * own} features; raise n_features.")
+    return shared, own
+
+
+def make_sparse_linear_tasks(n_tasks=8, n_features=50, n_relevant=5, overlap=1.0,
+                             n_train=30, n_val=30, n_test=500, noise=0.5, seed=0):
+    """Each task uses `n_relevant` features; a fraction `overlap` of them is used by every
+    task, the rest are the task's own (no two tasks share those)."""
+    shared, own = overlap_counts(n_tasks, n_features, n_relevant, overlap)
     g = torch.Generator().manual_seed(seed)
     order = torch.randperm(n_features, generator=g)
     support = torch.zeros(n_features, n_tasks, dtype=torch.bool)

@@ -130,42 +130,57 @@ class EnvironmentTeacher:
     """Tasks of one environment: f_t(x) = phi(x) a_t, with one random feature map
     phi(x) = tanh(x W) into `n_factors` factors shared by all tasks, and random task weights
     a_t of each task's own; each f_t is scaled to mean 0 and variance 1. The map and each
-    a_t have their own random streams, so task t is the same whatever the number of tasks."""
+    a_t have their own random streams, so task t is the same whatever the number of tasks.
+    `environments` (one number per task, default all 0) gives tasks of environment e > 0
+    a map W_e of their own, drawn independently: tasks of different environments share
+    nothing but the input's distribution."""
 
-    def __init__(self, n_tasks, n_features, n_factors, outputs, seed):
-        w = torch.randn(n_features, n_factors, generator=stream(seed, TEACHER))
-        self.w = w / math.sqrt(n_features)
+    def __init__(self, n_tasks, n_features, n_factors, outputs, seed, environments=None):
+        self.environments = [0] * n_tasks if environments is None else list(environments)
+        maps = [stream(seed, TEACHER) if e == 0 else stream(seed, TEACHER, -1, e)
+                for e in range(max(self.environments) + 1)]
+        self.w = torch.stack([torch.randn(n_features, n_factors, generator=g)
+                              for g in maps]) / math.sqrt(n_features)
         self.a = torch.stack([torch.randn(n_factors, outputs, generator=stream(seed, TEACHER, t))
                               for t in range(n_tasks)])
         reference = torch.randn(4096, n_features, generator=stream(seed, REFERENCE))
-        f = self.factors(reference) @ self.a  # (tasks, 4096, outputs)
+        f = torch.stack([self.factors(reference, e) @ self.a[t]
+                         for t, e in enumerate(self.environments)])  # (tasks, 4096, outputs)
         self.mean, self.std = f.mean(dim=1, keepdim=True), f.std(dim=1, keepdim=True)
 
-    def factors(self, x: torch.Tensor) -> torch.Tensor:
-        """phi(x): the environment's shared factors, (n, n_factors)."""
-        return torch.tanh(x @ self.w)
+    def factors(self, x: torch.Tensor, environment: int = 0) -> torch.Tensor:
+        """phi(x): an environment's shared factors, (n, n_factors)."""
+        return torch.tanh(x @ self.w[environment])
 
     def __call__(self, x: torch.Tensor, task: int) -> torch.Tensor:
-        return (self.factors(x) @ self.a[task] - self.mean[task]) / self.std[task]
+        f = self.factors(x, self.environments[task]) @ self.a[task]
+        return (f - self.mean[task]) / self.std[task]
 
 
 def make_environment_tasks(n_tasks=4, n_train=50, n_val=50, n_test=1000, n_features=10,
                            n_factors=4, kind="regression", n_classes=3, noise=0.1,
-                           shared_inputs=False, seed=0) -> MultiTaskData:
+                           shared_inputs=False, environments=None, seed=0) -> MultiTaskData:
     """Tasks drawn from one environment (Baxter's setting): every task is a different
     combination of the same `n_factors` hidden factors of the input. A model that has
     learned the factors needs only n_factors numbers per new task.
 
+    environments: one number per task (default: all 0, one environment); tasks of another
+    environment combine factors of their own (a control: learnable tasks unrelated to
+    environment 0's). Adding one changes no task of environment 0.
     The remaining arguments are as in `make_related_tasks`; `info["teacher"].factors(x)`
-    gives the true factors.
+    gives the true factors (of environment 0).
     """
     _check_kind_and_noise(kind, noise)
     _check_sizes(n_tasks=n_tasks, n_train=n_train, n_val=n_val, n_test=n_test,
                  n_features=n_features, n_factors=n_factors)
+    if environments is not None and (len(environments) != n_tasks or min(environments) < 0):
+        raise ValueError(f"environments gives each of the {n_tasks} tasks a number >= 0, "
+                         f"got {environments}.")
     outputs = n_classes if kind == "multiclass" else 1
-    teacher = EnvironmentTeacher(n_tasks, n_features, n_factors, outputs, seed)
+    teacher = EnvironmentTeacher(n_tasks, n_features, n_factors, outputs, seed, environments)
     return sample_tasks(teacher, n_tasks, n_features, kind, outputs, n_train, n_val, n_test,
-                        noise, shared_inputs, seed, {"n_factors": n_factors})
+                        noise, shared_inputs, seed,
+                        {"n_factors": n_factors, "environments": teacher.environments})
 
 
 def make_mixed_pair(n_train=100, n_val=100, n_test=1000, n_features=10, relatedness=0.7,

@@ -53,15 +53,18 @@ def step_cosines(model, data, steps: int = 100, lr: float = 1e-2) -> torch.Tenso
         raise ValueError("step_cosines needs at least two tasks.")
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
     x, y = data.train.x, data.train.y
+    n_tasks = len(model.tasks)
+    one_hot = torch.eye(n_tasks)  # row t: the gradient of task t's loss alone
+    upper = torch.triu_indices(n_tasks, n_tasks, offset=1)
     rows = []
     for _ in range(steps):
         predictions = model(x)
         losses = [task_loss(t, predictions[t.name], y[t.name]) for t in model.tasks]
-        grads = [torch.cat([g.flatten() for g in torch.autograd.grad(
-            loss, trunk, retain_graph=True)]) for loss in losses]
-        unit = torch.nn.functional.normalize(torch.stack(grads), dim=1)
+        grads = torch.autograd.grad(torch.stack(losses), trunk, grad_outputs=one_hot,
+                                    retain_graph=True, is_grads_batched=True)
+        flat = torch.cat([g.flatten(1) for g in grads], dim=1)  # (tasks, trunk parameters)
+        unit = torch.nn.functional.normalize(flat, dim=1)
         cosine = unit @ unit.T
-        upper = torch.triu_indices(len(grads), len(grads), offset=1)
         rows.append(cosine[upper[0], upper[1]].detach())
         optimiser.zero_grad()
         sum(losses).backward()
