@@ -267,10 +267,10 @@ def pick(scores, rule: str = "min") -> int:
 
 
 def strength_path(train: LinearProblem, make_penalty, strengths, iters: int = 5000,
-                  tol: float = 1e-6):
+                  tol: float = 1e-5):
     """The fits along `strengths` (largest first is fastest: each fit starts from the last
     one), a list of A. Choosing a strength needs less accuracy than a reference solution:
-    the default `tol` stops where the proximal-gradient mapping is 1e-6 of the gradient
+    the default `tol` stops where the proximal-gradient mapping is 1e-5 of the gradient
     at 0 (the solver's own default, 1e-9, matches scikit-learn to 1e-4 relative)."""
     path, A = [], None
     for strength in strengths:
@@ -280,7 +280,7 @@ def strength_path(train: LinearProblem, make_penalty, strengths, iters: int = 50
 
 
 def choose_strength(train: LinearProblem, val: LinearProblem, make_penalty, strengths,
-                    iters: int = 5000, rule: str = "min", tol: float = 1e-6):
+                    iters: int = 5000, rule: str = "min", tol: float = 1e-5):
     """Fit along `strengths` (largest first) and keep the A that `rule` picks on
     validation (see `pick`). Returns (A, chosen strength)."""
     path = strength_path(train, make_penalty, strengths, iters, tol)

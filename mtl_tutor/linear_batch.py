@@ -96,7 +96,7 @@ def minimise_stack(product, value, grad, prox, x0, step, iters, tol, name="minim
 
 
 def strength_paths(problems, make_penalty, strengths, iters: int = 5000,
-                   tol: float = 1e-6):
+                   tol: float = 1e-5):
     """`mtl_tutor.linear.strength_path` for every problem at once (each fit starts from
     the last one). Returns one list of A per problem, a fit per strength."""
     stack = ProblemStack(problems)
@@ -123,7 +123,7 @@ def strength_paths(problems, make_penalty, strengths, iters: int = 5000,
     return [list(path) for path in zip(*fits)]
 
 
-def dirty_paths(problems, settings, iters: int = 5000, tol: float = 1e-6):
+def dirty_paths(problems, settings, iters: int = 5000, tol: float = 1e-5):
     """The dirty model (`mtl_tutor.linear.dirty_model`) along `settings`, pairs
     (lam_block, lam_sparse), for every problem at once, each fit warm-started from the
     last. Returns one list of (B, S) per problem."""
@@ -150,7 +150,7 @@ def dirty_paths(problems, settings, iters: int = 5000, tol: float = 1e-6):
 
 
 def choose_strengths(trains, vals, make_penalty, strengths, iters: int = 5000,
-                     rule: str = "min", tol: float = 1e-6):
+                     rule: str = "min", tol: float = 1e-5):
     """`mtl_tutor.linear.choose_strength` for pairs of problems (train, validation) at
     once: a list of (A, chosen strength), one per pair."""
     chosen = []
