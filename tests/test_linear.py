@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 import torch
-from sklearn.linear_model import MultiTaskLasso
+from sklearn.linear_model import Lasso, MultiTaskLasso
 
 from mtl_tutor import linear, problems
 from mtl_tutor import linear_penalties as lp
@@ -64,17 +64,54 @@ def test_projection_onto_the_l1_ball():
     torch.testing.assert_close(lp.project_l1_ball(inside, 1.0), inside)
 
 
-def test_group_lasso_matches_scikit_learn():
-    X = random_matrix(60, 12, seed=1)
-    A = torch.zeros(12, 4, dtype=torch.float64)
-    A[:3] = random_matrix(3, 4, seed=2)
-    Y = X @ A + 0.1 * random_matrix(60, 4, seed=3)
-    alpha = 0.05
-    ours, history = linear.proximal_gradient(linear.LinearProblem(X, Y), linear.GroupL1L2(alpha),
-                                         iters=20000, tol=1e-15)
-    sk = MultiTaskLasso(alpha=alpha, fit_intercept=False, tol=1e-12, max_iter=100000)
-    sk.fit(X.numpy(), Y.numpy())
-    np.testing.assert_allclose(ours.numpy(), sk.coef_.T, atol=1e-5)
+def correlated_problem(seed, rho, n=50, d=20, tasks=3):
+    """Shared inputs with corr(x_i, x_j) = rho^|i - j| and a row-sparse A (numpy)."""
+    g = np.random.default_rng(seed)
+    cov = rho ** np.abs(np.subtract.outer(np.arange(d), np.arange(d)))
+    X = g.standard_normal((n, d)) @ np.linalg.cholesky(cov).T
+    W = np.zeros((d, tasks))
+    W[g.choice(d, 4, replace=False)] = g.standard_normal((4, tasks))
+    return X, X @ W + 0.5 * g.standard_normal((n, tasks))
+
+
+# random problems, a third of them with strongly correlated features (where a stopping
+# rule on the objective's change stopped 2e-4 to 2e-3 away from the optimum)
+CASES = [(seed, rho, frac) for seed, rho in enumerate([0.0, 0.5, 0.9, 0.95, 0.99, 0.9])
+         for frac in (0.2, 0.05)]
+
+
+@pytest.mark.parametrize("kind", ["lasso", "group lasso"])
+@pytest.mark.parametrize("seed,rho,frac", CASES)
+def test_defaults_reach_scikit_learns_optimum(kind, seed, rho, frac):
+    """At their default settings the solvers agree with scikit-learn's Lasso (per task)
+    and MultiTaskLasso, run to a tight tolerance, to 1e-4 relative (the same objective:
+    1/(2n) ||X a_t - y_t||^2 per task plus alpha times the penalty)."""
+    X, Y = correlated_problem(seed, rho)
+    alpha = frac * np.abs(X.T @ Y).max() / len(X)
+    if kind == "lasso":
+        reference = np.stack([Lasso(alpha=alpha, fit_intercept=False, tol=1e-12,
+                                    max_iter=100000).fit(X, y).coef_ for y in Y.T], 1)
+        penalty = linear.L1(alpha)
+    else:
+        reference = MultiTaskLasso(alpha=alpha, fit_intercept=False, tol=1e-12,
+                                   max_iter=100000).fit(X, Y).coef_.T
+        penalty = linear.GroupL1L2(alpha)
+    problem = linear.LinearProblem(torch.tensor(X), torch.tensor(Y))
+    ours, _ = linear.proximal_gradient(problem, penalty)
+    error = np.linalg.norm(ours.numpy() - reference) / np.linalg.norm(reference)
+    assert error < 1e-4, error
+    f_ours = linear.objective(problem, ours, [penalty])
+    f_ref = linear.objective(problem, torch.tensor(reference), [penalty])
+    assert f_ours <= f_ref + 1e-8 * abs(f_ref)
+
+
+def test_dirty_model_stops_at_its_optimum():
+    """The dirty model's proximal-gradient mapping test: a longer run barely moves it."""
+    X, Y = correlated_problem(0, 0.9)
+    problem = linear.LinearProblem(torch.tensor(X), torch.tensor(Y))
+    B, S, _ = linear.dirty_model(problem, 0.1, 0.05)
+    B2, S2, _ = linear.dirty_model(problem, 0.1, 0.05, iters=20000, tol=1e-11)
+    assert ((B + S) - (B2 + S2)).norm() / (B2 + S2).norm() < 1e-4
 
 
 PENALTIES = [linear.L1(0.05), linear.GroupL1L2(0.1), linear.GroupL1Linf(0.1), linear.TraceNorm(0.2),
@@ -147,7 +184,8 @@ def test_linear_problem_rejects_bad_input():
 def test_solvers_warn_when_they_stop_at_the_iteration_limit():
     data = problems.make_sparse_linear_tasks(n_tasks=4, n_features=20, n_relevant=4, seed=0)
     problem = linear.LinearProblem.from_split(data.train)
-    with pytest.warns(linear.ConvergenceWarning, match="proximal_gradient stopped at its limit"):
+    with pytest.warns(linear.ConvergenceWarning, match="proximal_gradient stopped at its limit"
+                      ".*optimality test.*Raise iters"):
         linear.proximal_gradient(problem, linear.L1(0.05), iters=5)
     with pytest.warns(linear.ConvergenceWarning, match="dirty_model stopped at its limit of 5"):
         linear.dirty_model(problem, 0.1, 0.05, iters=5)
@@ -164,4 +202,4 @@ def test_defaults_reach_their_tolerance_on_the_books_problems():
         for penalty in (linear.L1, linear.GroupL1L2, linear.TraceNorm, linear.Ridge):
             linear.choose_strength(train, val, penalty, [1.0, 0.3, 0.1, 0.03, 0.01])
         _, history = linear.proximal_gradient(train, linear.GroupL1L2(0.1))
-    assert len(history) < 501
+    assert len(history) < 2001
