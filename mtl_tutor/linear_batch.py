@@ -18,7 +18,8 @@ from .linear_penalties import L1, GroupL1Linf
 
 
 class ProblemStack:
-    """`LinearProblem`s of one shape (d, T), stacked: loss, gradient and step size of all."""
+    """Linear problems (`LinearProblem`) of one shape (d, T), stacked: loss, gradient and
+    step size of all."""
 
     def __init__(self, problems):
         problems = list(problems)
